@@ -1,0 +1,3 @@
+from loomflow.cli import main
+
+raise SystemExit(main())

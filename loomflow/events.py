@@ -1,0 +1,94 @@
+"""Typed events with a per-run, monotonically increasing ``seq`` that is never reused.
+
+Kinds the kernel emits: ``run_started``, ``node_started``, ``node_retry``, ``node_finished``,
+``interrupt``, ``run_finished``; nodes add their own through ``ctx.emit`` (``model_delta``,
+``tool_started``, ...). Streaming is a view of the same loop as ``run()``: an ``EventLog`` keeps a run's
+events, and a consumer that reconnects with its last seq gets what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+__all__ = ["Event", "EventLog"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened in a run."""
+
+    seq: int
+    run_id: str
+    kind: str
+    node_path: str | None
+    step: int | None
+    time: float
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class EventLog:
+    """The events of one run as seen by this process, with waiting subscribers.
+
+    Seqs continue from ``first_seq``; the interpreter reserves seq ranges in the store so that a run
+    resumed after a crash never reuses a seq that an earlier process may have handed out.
+    """
+
+    def __init__(self, run_id: str, first_seq: int) -> None:
+        self.run_id = run_id
+        self.next_seq = first_seq
+        self.events: list[Event] = []
+        self.closed = False
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def add(self, kind: str, node_path: str | None, step: int | None, time: float, data: dict[str, Any]) -> Event:
+        event = Event(self.next_seq, self.run_id, kind, node_path, step, time, data)
+        self.next_seq += 1
+        self.events.append(event)
+        if self._waiters:
+            self._wake()
+        return event
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def reopen(self) -> None:
+        self.closed = False
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    def after(self, seq: int) -> list[Event]:
+        """Events with a seq greater than ``seq``, in order."""
+        events = self.events
+        lo, hi = 0, len(events)
+        while lo < hi:  # seqs are increasing: binary search
+            mid = (lo + hi) // 2
+            if events[mid].seq <= seq:
+                lo = mid + 1
+            else:
+                hi = mid
+        return events[lo:]
+
+    async def follow(self, after: int = 0) -> AsyncIterator[Event]:
+        """Yield events after ``after`` as they come, until the run stops in this process."""
+        last = after
+        while True:
+            batch = self.after(last)
+            for event in batch:
+                last = event.seq
+                yield event
+            if self.closed and not self.after(last):
+                return
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter

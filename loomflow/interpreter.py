@@ -1,0 +1,752 @@
+"""The checkpointing interpreter: run, resume, fork, replay, inspect and cancel runs of one graph.
+
+    interp = Interpreter(graph)                        # SQLite at .loomflow/loomflow.db by default
+    result = await interp.run({"count": 0})
+    result = await interp.resume(result.run_id, value="yes")      # answer its interrupt
+    branch = await interp.fork(result.run_id, at=3, update={"count": 10})
+
+Durability: ``sync`` commits each step before the next (default); ``async`` commits in groups of
+``flush_every`` steps (and at every pause or end), so a crash may lose the last group, never an
+effect (journal writes are always durable); ``exit`` writes only when the run pauses or ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import socket
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Literal
+
+from loomflow.checkpoint import CheckpointStore, open_store
+from loomflow.checkpoint.codec import dumps, loads
+from loomflow.checkpoint.records import RunRecord, StepRecord
+from loomflow.clock import Clock, SystemClock, uuid_ids
+from loomflow.errors import IncompatibleGraph, InvalidTransition, RunBusy, RunError
+from loomflow.events import Event, EventLog
+from loomflow.execution import _SEQ_BLOCK, Execution
+from loomflow.graph import END, Graph
+from loomflow.journal import Journal
+from loomflow.lifecycle import FINAL, Lifecycle, LifecycleMachine
+from loomflow.lineage import Lineage, fold_raw, load_lineage
+from loomflow.outcomes import Interrupt
+from loomflow.state import State, apply_writes
+from loomflow.trace import Trace
+
+__all__ = ["Durability", "Interpreter", "Limits", "RunResult"]
+
+Durability = Literal["sync", "async", "exit"]
+_MISSING: Any = object()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """Run budgets: total steps, and visits per node path (overriding each node's ``max_visits``)."""
+
+    max_steps: int | None = None
+    max_visits: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_steps": self.max_steps, "max_visits": dict(self.max_visits)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Limits:
+        if not data:
+            return cls()
+        return cls(data.get("max_steps"), dict(data.get("max_visits") or {}))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """Where a run stands when ``run``/``resume``/``fork`` returns."""
+
+    run_id: str
+    status: str
+    state: State
+    output: Any = None
+    error: str | None = None
+    interrupts: tuple[Interrupt, ...] = ()
+    step: int | None = None
+    records: tuple[StepRecord, ...] = dataclasses.field(default=(), repr=False, compare=False)
+
+    @property
+    def interrupt(self) -> Interrupt | None:
+        """The first pending interrupt, if the run is waiting."""
+        return self.interrupts[0] if self.interrupts else None
+
+    @property
+    def trace(self) -> Trace:
+        """The canonical trace of the run's history (see ``loomflow.trace``)."""
+        return Trace.from_records(self.records)
+
+
+class Interpreter:
+    """Executes one graph against a checkpoint store."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        store: CheckpointStore | str | os.PathLike[str] | None = None,
+        durability: Durability = "sync",
+        services: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+        ids: Callable[[], str] | None = None,
+        snapshot_every: int = 50,
+        flush_every: int = 64,
+        lease_ttl: float = 30.0,
+        limits: Limits | None = None,
+    ) -> None:
+        if durability not in ("sync", "async", "exit"):
+            raise ValueError(f"durability must be 'sync', 'async' or 'exit', not {durability!r}")
+        if snapshot_every < 1 or flush_every < 1:
+            raise ValueError("snapshot_every and flush_every must be at least 1")
+        self.graph = graph
+        self.store = open_store(store if not isinstance(store, os.PathLike) else os.fspath(store))
+        self.durability = durability
+        self.services: Mapping[str, Any] = dict(services or {})
+        self.clock: Clock = clock or SystemClock()
+        self.ids = ids or uuid_ids()
+        self.snapshot_every = snapshot_every
+        self.flush_every = flush_every
+        self.lease_ttl = lease_ttl
+        self.limits = limits or Limits()
+        #: identifies this process as a lease holder; a dead pid on this host frees its leases at once
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._machine = LifecycleMachine()
+        self._active: dict[str, Execution] = {}
+        self._logs: OrderedDict[str, EventLog] = OrderedDict()
+
+    # ------------------------------------------------------------------ starting
+    async def run(
+        self,
+        input: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        limits: Limits | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunResult:
+        """Start a run with ``input`` (channel writes applied before the first step) and drive it."""
+        exe = await self.start(input, run_id=run_id, limits=limits, metadata=metadata)
+        return await self.drive(exe)
+
+    async def start(
+        self,
+        input: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        limits: Limits | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        parent: tuple[str, int] | None = None,
+    ) -> Execution:
+        """Create a run and return its ``Execution``: call ``step()`` yourself, or ``drive()`` it."""
+        graph = self.graph
+        channels = graph.state.channels()
+        values = {n: ch.default for n, ch in channels.items()}
+        raw_input = loads(dumps(dict(input))) if input else None
+        if input:
+            values = apply_writes(channels, values, input, "input")
+        run_id = run_id or self.ids()
+        limits = limits or self.limits
+        life = Lifecycle(run_id, "created")
+        self._machine.to(life, "running")
+        now = self.clock.now()
+        run = RunRecord(
+            run_id,
+            graph.name,
+            graph.fingerprint,
+            graph.state.__state_version__,
+            life.state,
+            now,
+            now,
+            parent_run=parent[0] if parent else None,
+            parent_step=parent[1] if parent else None,
+            input=raw_input,
+            limits=limits.to_json(),
+            metadata=dict(metadata) if metadata else None,
+            seq_reserved=_SEQ_BLOCK,
+            kind="child" if parent else "run",
+        )
+        await self.store.put_graph(graph.fingerprint, graph.structure())
+        await self.store.create_run(run)
+        await self._acquire(run_id)
+        exe = self._execution(
+            run,
+            values,
+            [],
+            cursor=graph.start_path,
+            head=None,
+            next_step=1,
+            pending_visit=None,
+            limits=limits,
+            first_seq=1,
+        )
+        exe.emit("run_started", None, None, {"graph": graph.name})
+        return exe
+
+    def _execution(
+        self,
+        run: RunRecord,
+        values: dict[str, Any],
+        chain: list[StepRecord],
+        *,
+        cursor: str | None,
+        head: int | None,
+        next_step: int,
+        pending_visit: int | None,
+        limits: Limits,
+        first_seq: int,
+        journal: Journal | None = None,
+    ) -> Execution:
+        log = EventLog(run.run_id, first_seq)
+        self._logs[run.run_id] = log
+        while len(self._logs) > 64:
+            self._logs.popitem(last=False)
+        return Execution(
+            self,
+            run,
+            values,
+            chain,
+            cursor=cursor,
+            head=head,
+            next_step=next_step,
+            pending_visit=pending_visit,
+            limits=limits,
+            journal=journal or Journal(self.store, run.run_id, self.clock),
+            events=log,
+        )
+
+    async def drive(self, exe: Execution) -> RunResult:
+        """Step ``exe`` until it pauses or ends, keeping its lease alive; return its result."""
+        if exe.run_id in self._active:
+            raise RunBusy(f"run {exe.run_id!r} is already being driven in this process")
+        exe.task = asyncio.current_task()
+        self._active[exe.run_id] = exe
+        heartbeat = asyncio.create_task(self._heartbeat(exe))
+        try:
+            await exe.run_loop()
+        except asyncio.CancelledError:
+            if not exe.cancel_requested:
+                await self._release(exe)  # stopped from outside: resumable, like a crash
+                raise
+            if exe.task is not None:
+                exe.task.uncancel()
+            await self._settle(exe, "cancelled")
+        except RunBusy:
+            raise
+        except BaseException:
+            await self._release(exe)
+            raise
+        finally:
+            heartbeat.cancel()
+            self._active.pop(exe.run_id, None)
+        return self._result(exe)
+
+    # ------------------------------------------------------------------ resuming
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        value: Any = _MISSING,
+        values: Mapping[str, Any] | None = None,
+        at: int | str | None = None,
+        limits: Limits | None = None,
+    ) -> RunResult:
+        """Continue a run after a crash, failure, limit or interrupt (answered by ``value``/``values``).
+
+        ``at`` rewinds the same run: the node of step ``at`` runs again from the state before it, and
+        that step and the ones after it stay in history marked superseded.
+        """
+        if run_id in self._active:
+            raise RunBusy(f"run {run_id!r} is running in this process; wait for it to pause or end")
+        lin = await load_lineage(self.store, run_id)
+        run = lin.run
+        if run.status in FINAL:
+            raise InvalidTransition(
+                f"run {run_id!r} is {run.status}, which is final; fork it to go on from one of its steps"
+            )
+        lin = await self._check_graph(lin)
+        run = lin.run
+        answers = dict(run.answers or {})
+        fresh: dict[str, Any] = {}
+        if at is not None:
+            if value is not _MISSING or values:
+                raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
+            rec = self._resolve_at(lin, at)
+            if rec.run_id != run_id:
+                raise RunError(
+                    f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
+                    f"fork that run instead"
+                )
+            await self.store.supersede(run_id, rec.step)
+            lin = await load_lineage(self.store, run_id)
+            head, pending = rec.parent_step, None
+            cursor_path: str | None = rec.node_path
+        else:
+            head = lin.head()
+            cursor_path, pending = self._continue_from(lin, head)
+            fresh = self._answers(run, value, values)
+            answers.update(fresh)
+        await self._acquire(run_id)
+        life = Lifecycle(run_id, run.status)
+        self._machine.to(life, "running")
+        limits = limits or Limits.from_json(run.limits)
+        chain = lin.chain(head)
+        state_values = self._state_values(lin, chain)
+        first_seq = run.seq_reserved + 1
+        await self.store.update_run(
+            run_id,
+            status="running",
+            answers=answers,
+            interrupts=(),
+            error=None,
+            limits=limits.to_json(),
+            seq_reserved=first_seq - 1 + _SEQ_BLOCK,
+            updated_at=self.clock.now(),
+        )
+        own = [r.step for r in lin.own]
+        next_step = max(own) + 1 if own else lin.run.parent_step or 1
+        run = dataclasses.replace(
+            run,
+            status="running",
+            answers=answers,
+            interrupts=(),
+            error=None,
+            seq_reserved=first_seq - 1 + _SEQ_BLOCK,
+        )
+        journal = None
+        if run.kind == "replay" and run.replay_of is not None:
+            journal = await self._replay_journal(run.replay_of, run_id)
+        exe = self._execution(
+            run,
+            state_values,
+            chain,
+            cursor=cursor_path,
+            head=head,
+            next_step=next_step,
+            pending_visit=pending,
+            limits=limits,
+            first_seq=first_seq,
+            journal=journal,
+        )
+        exe.fresh_answers = fresh
+        exe.emit("run_resumed", None, None, {"from_step": head, "at": at})
+        if cursor_path is None:  # the last step reached END but the process died before marking the run
+            await self._settle(exe, "completed")
+            return self._result(exe)
+        return await self.drive(exe)
+
+    def _continue_from(self, lin: Lineage, head: int | None) -> tuple[str | None, int | None]:
+        """Which node runs next, and the visit it continues (for a paused or failed node)."""
+        if head is None:
+            return self.graph.start_path, None
+        rec = lin.records[head]
+        if rec.run_id != lin.run.run_id:  # a fork that has not run its first step yet
+            return self._fork_node(lin), None
+        if rec.status == "ok":
+            return (None if rec.target == END else rec.target), None
+        if rec.status in ("interrupted", "failed"):
+            return rec.node_path, rec.visit
+        if rec.status == "limit":
+            return rec.node_path, None
+        return None, None  # ended: completed
+
+    def _fork_node(self, lin: Lineage) -> str:
+        meta = lin.run.metadata or {}
+        return str(meta["fork_node"])
+
+    def _answers(self, run: RunRecord, value: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        pending = {i.id: i for i in run.interrupts}
+        if value is _MISSING and not values:
+            return {}
+        if run.status != "interrupted":
+            raise RunError(
+                f"run {run.run_id!r} is {run.status}, not waiting at an interrupt; resume it without a value"
+            )
+        given: dict[str, Any] = {}
+        if value is not _MISSING:
+            if len(pending) != 1:
+                ids = ", ".join(pending)
+                raise RunError(
+                    f"run {run.run_id!r} waits at {len(pending)} interrupts ({ids}); answer them with "
+                    f"resume(run_id, values={{interrupt_id: value, ...}})"
+                )
+            given[next(iter(pending))] = value
+        for key, v in (values or {}).items():
+            if key not in pending:
+                raise RunError(
+                    f"run {run.run_id!r} has no pending interrupt {key!r}; pending: {', '.join(pending) or 'none'}"
+                )
+            given[key] = v
+        for key, v in given.items():
+            allowed = pending[key].allowed
+            if allowed is not None and not _allowed(v, allowed):
+                raise RunError(
+                    f"interrupt {key!r} ({pending[key].kind}) accepts {_show_allowed(allowed)}, not {v!r}; "
+                    f"nothing was changed, resume again with an accepted value"
+                )
+        return loads(dumps(given))  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ forking and replay
+    async def fork(
+        self,
+        run_id: str,
+        *,
+        at: int | str,
+        update: Mapping[str, Any] | None = None,
+        new_run_id: str | None = None,
+        limits: Limits | None = None,
+    ) -> RunResult:
+        """Start a new run that shares ``run_id``'s history before step ``at`` and re-runs that step's node
+        on the state before it, with ``update`` applied. The original run is untouched."""
+        lin = await self._check_graph(await load_lineage(self.store, run_id))
+        rec = self._resolve_at(lin, at)
+        raw_update = loads(dumps(dict(update))) if update else None
+        new_id = new_run_id or self.ids()
+        now = self.clock.now()
+        limits = limits or Limits.from_json(lin.run.limits)
+        life = Lifecycle(new_id, "created")
+        self._machine.to(life, "running")
+        run = RunRecord(
+            new_id,
+            self.graph.name,
+            self.graph.fingerprint,
+            self.graph.state.__state_version__,
+            "running",
+            now,
+            now,
+            parent_run=run_id,
+            parent_step=rec.step,
+            fork_update=raw_update,
+            limits=limits.to_json(),
+            metadata={"fork_node": rec.node_path},
+            seq_reserved=_SEQ_BLOCK,
+            kind="fork",
+        )
+        chain = lin.chain(rec.parent_step)
+        fork_lin = Lineage(
+            [*lin.runs, run], {k: v for k, v in lin.records.items() if k < rec.step}, [], rec.parent_step
+        )
+        values = fork_lin.state_values(self.graph.state, chain, pending_update=True)  # checks the update
+        await self.store.put_graph(self.graph.fingerprint, self.graph.structure())
+        await self.store.create_run(run)
+        await self._acquire(new_id)
+        exe = self._execution(
+            run,
+            values,
+            chain,
+            cursor=rec.node_path,
+            head=rec.parent_step,
+            next_step=rec.step,
+            pending_visit=None,
+            limits=limits,
+            first_seq=1,
+        )
+        exe.emit("run_started", None, None, {"graph": self.graph.name, "fork_of": run_id, "at": rec.step})
+        return await self.drive(exe)
+
+    async def replay(self, run_id: str, *, new_run_id: str | None = None) -> RunResult:
+        """Re-execute a recorded run with every effect served from its journal (no network, no tools).
+
+        Fails with ``ReplayDivergence`` on the first call that the recorded run did not make.
+        """
+        source = await self.store.get_run(run_id)
+        if source is None:
+            await load_lineage(self.store, run_id)  # raises RunNotFound with the usual message
+            raise AssertionError("unreachable")
+        if source.kind == "fork":
+            raise RunError(f"run {run_id!r} is a fork; replay the run it was forked from, then fork the replay")
+        new_id = new_run_id or self.ids()
+        journal = await self._replay_journal(run_id, new_id)
+        exe = await self.start(source.input, run_id=new_id, limits=Limits.from_json(source.limits))
+        await self.store.update_run(new_id, kind="replay", replay_of=run_id, answers=source.answers)
+        exe.run = dataclasses.replace(exe.run, kind="replay", replay_of=run_id)
+        exe.journal = journal
+        exe.answers.update(source.answers or {})
+        return await self.drive(exe)
+
+    async def _replay_journal(self, source_id: str, run_id: str) -> Journal:
+        entries = {(e.visit, e.node_path, e.index): e for e in await self.store.journal(source_id)}
+        return Journal(self.store, run_id, self.clock, replay=entries)
+
+    # ------------------------------------------------------------------ inspecting
+    async def history(self, run_id: str) -> list[StepRecord]:
+        """Every step of the run, oldest first: shared steps of the runs it was forked from, then its own
+        (superseded ones included and marked)."""
+        lin = await load_lineage(self.store, run_id)
+        shared = lin.chain(lin.fork_base) if lin.is_fork else []
+        return [*shared, *lin.own]
+
+    async def state(self, run_id: str, at: int | str | None = None) -> State:
+        """The state after step ``at`` (default: the latest step on the run's current branch)."""
+        lin = await load_lineage(self.store, run_id)
+        if at is None:
+            head = lin.head()
+            chain = lin.chain(head)
+            pending = lin.is_fork and all(r.run_id != run_id for r in chain)
+            return self.graph.state.from_values(self._state_values(lin, chain, pending=pending))
+        rec = self._resolve_at(lin, at)
+        return self.graph.state.from_values(self._state_values(lin, lin.chain(rec.step)))
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        return (await load_lineage(self.store, run_id)).run
+
+    async def result(self, run_id: str) -> RunResult:
+        """The ``RunResult`` of a stored run, as ``run`` would have returned it."""
+        lin = await load_lineage(self.store, run_id)
+        chain = lin.chain(lin.head())
+        run = lin.run
+        state = self.graph.state.from_values(self._state_values(lin, chain, pending=False))
+        return RunResult(
+            run_id,
+            run.status,
+            state,
+            run.output,
+            run.error,
+            run.interrupts,
+            chain[-1].step if chain else None,
+            tuple(chain),
+        )
+
+    async def events(self, run_id: str, after: int = 0) -> AsyncIterator[Event]:
+        """Events of a run executed by this interpreter with a seq greater than ``after``, following a
+        live run until it pauses or ends."""
+        log = self._logs.get(run_id)
+        if log is None:
+            raise RunError(f"run {run_id!r} has no events in this process; read its steps with history({run_id!r})")
+        async for event in log.follow(after):
+            yield event
+
+    async def stream(self, input: Mapping[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Event]:
+        """Start a run and yield its events as they happen; the same loop as ``run()``."""
+        exe = await self.start(input, **kwargs)
+        task = asyncio.create_task(self.drive(exe))
+        try:
+            async for event in exe.events.follow(0):
+                yield event
+        finally:
+            await task
+
+    async def cancel(self, run_id: str) -> None:
+        """Cancel a run: at once if it runs in this process, else by marking it (a running holder elsewhere
+        sees it at its next heartbeat)."""
+        exe = self._active.get(run_id)
+        if exe is not None:
+            exe.cancel()
+            return
+        run = await self.get_run(run_id)
+        life = Lifecycle(run_id, run.status)
+        self._machine.to(life, "cancelled")
+        await self.store.update_run(run_id, status="cancelled", interrupts=(), updated_at=self.clock.now())
+
+    # ------------------------------------------------------------------ internals used by Execution
+    async def _write_step(self, exe: Execution, rec: StepRecord) -> None:
+        if self.durability == "sync":
+            await self.store.append_step(rec)
+            return
+        exe.buffer.append(rec)
+        if self.durability == "async" and len(exe.buffer) >= self.flush_every:
+            await self._flush(exe)
+
+    async def _flush(self, exe: Execution) -> None:
+        if exe.buffer:
+            buffer, exe.buffer = exe.buffer, []
+            for rec in buffer:
+                await self.store.append_step(rec, commit=False)
+            await self.store.commit()
+
+    async def _settle(self, exe: Execution, status: str) -> None:
+        """Move the run to a pause or end status and make everything about it durable."""
+        self._machine.to(exe.life, status)
+        await self._flush(exe)
+        interrupts = exe.interrupts if status == "interrupted" else ()
+        exe.emit("run_finished", None, exe.head, {"status": status, "error": exe.error})
+        output = loads(dumps(exe.output)) if exe.output is not None else None
+        await self.store.update_run(
+            exe.run_id,
+            status=status,
+            output=output,
+            error=exe.error if status != "completed" else None,
+            interrupts=interrupts,
+            seq_reserved=exe.events.next_seq - 1,
+            updated_at=self.clock.now(),
+        )
+        await self.store.release(exe.run_id, self.owner)
+        exe.events.close()
+
+    def _reserve_later(self, exe: Execution) -> None:
+        asyncio.get_running_loop().create_task(self.store.update_run(exe.run_id, seq_reserved=exe.seq_reserved))
+
+    async def _release(self, exe: Execution) -> None:
+        await self._flush(exe)
+        await self.store.update_run(exe.run_id, seq_reserved=exe.events.next_seq - 1)
+        await self.store.release(exe.run_id, self.owner)
+        exe.events.close()
+
+    async def _acquire(self, run_id: str) -> None:
+        now = self.clock.now()
+        if await self.store.acquire(run_id, self.owner, self.lease_ttl, now):
+            return
+        held = await self.store.lease(run_id)
+        if (
+            held is not None
+            and _dead_local_owner(held[0])
+            and await self.store.acquire(run_id, self.owner, self.lease_ttl, now, steal_from=held[0])
+        ):
+            return
+        holder = held[0] if held else "another executor"
+        raise RunBusy(
+            f"run {run_id!r} is being executed by {holder}; wait for it to pause or end "
+            f"(its lease expires within {self.lease_ttl:.0f}s if that process died)"
+        )
+
+    async def _heartbeat(self, exe: Execution) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            if not await self.store.acquire(exe.run_id, self.owner, self.lease_ttl, self.clock.now()):
+                exe.cancel_requested = False
+                exe.error = "lost the run's lease to another executor"
+                if exe.task is not None:
+                    exe.task.cancel()
+                return
+            run = await self.store.get_run(exe.run_id)
+            if run is not None and run.status == "cancelled":
+                exe.cancel()
+                return
+
+    async def _check_graph(self, lin: Lineage) -> Lineage:
+        """Refuse a graph whose state schema changed without a migration; migrate when one applies.
+
+        Changes to nodes and edges are accepted as long as the node the run continues at exists (that
+        is how a run failed on an undeclared route is fixed and resumed).
+        """
+        run = lin.run
+        graph = self.graph
+        if run.fingerprint == graph.fingerprint:
+            return lin
+        stored = await self.store.get_graph(run.fingerprint) or {}
+        new = graph.structure()
+        version = graph.state.__state_version__
+        if stored.get("state", []) != new["state"] or run.state_version != version:
+            missing = [v for v in range(run.state_version, version) if v not in graph.migrations]
+            if run.state_version >= version or missing:
+                raise IncompatibleGraph(_diff_message(run, stored, new, missing))
+            lin = await self._migrate(lin, stored.get("state", []))
+        await self.store.put_graph(graph.fingerprint, new)
+        await self.store.update_run(run.run_id, fingerprint=graph.fingerprint, state_version=version)
+        return lin
+
+    async def _migrate(self, lin: Lineage, old_schema: list[str]) -> Lineage:
+        """Fold the run in its recorded schema, apply the registered migrations in order, and keep the
+        result as the run's new base state, so later loads never read the old-schema deltas again."""
+        run = lin.run
+        head = lin.head()
+        raw = fold_raw(old_schema, lin.runs, lin.chain(head))
+        for version in range(run.state_version, self.graph.state.__state_version__):
+            raw = self.graph.migrations[version](raw)
+        channels = self.graph.state.channels()
+        unknown = sorted(set(raw) - set(channels))
+        if unknown:
+            raise IncompatibleGraph(
+                f"the migrations for run {run.run_id!r} left channel(s) {unknown} that the state no longer "
+                f"declares; drop or rename them in the migration"
+            )
+        values = {n: ch.decode(raw[n]) if raw.get(n) is not None else ch.default for n, ch in channels.items()}
+        base_state = loads(dumps(values))
+        await self.store.update_run(run.run_id, base_step=head or 0, base_state=base_state)
+        return await load_lineage(self.store, run.run_id)
+
+    def _state_values(self, lin: Lineage, chain: list[StepRecord], *, pending: bool | None = None) -> dict[str, Any]:
+        if pending is None:
+            pending = lin.is_fork and all(r.run_id != lin.run.run_id for r in chain)
+        return lin.state_values(self.graph.state, chain, pending_update=pending)
+
+    def _resolve_at(self, lin: Lineage, at: int | str) -> StepRecord:
+        if isinstance(at, int):
+            rec = lin.records.get(at)
+            if rec is None:
+                raise RunError(f"run {lin.run.run_id!r} has no step {at}; its steps are {_ranges(sorted(lin.records))}")
+            return rec
+        chain = lin.chain(lin.head())
+        hits = [r for r in chain if r.node_path == at]
+        if len(hits) != 1:
+            seen = sorted({r.node_path for r in chain})
+            where = (
+                f"at steps {', '.join(str(r.step) for r in hits)}; pass at=<step>"
+                if hits
+                else (f"never; nodes on its path: {', '.join(seen)}")
+            )
+            raise RunError(f"node {at!r} ran {where} in run {lin.run.run_id!r}")
+        return hits[0]
+
+    def _result(self, exe: Execution) -> RunResult:
+        state = self.graph.state.from_values(exe.values)
+        return RunResult(
+            exe.run_id,
+            exe.status,
+            state,
+            exe.output,
+            exe.error if exe.status != "completed" else None,
+            exe.interrupts if exe.status == "interrupted" else (),
+            exe.head,
+            tuple(exe.chain),
+        )
+
+
+def _allowed(value: Any, allowed: tuple[Any, ...]) -> bool:
+    if isinstance(value, dict):
+        return len(value) == 1 and next(iter(value)) in allowed
+    return value in allowed
+
+
+def _show_allowed(allowed: tuple[Any, ...]) -> str:
+    return ", ".join(f"{a!r} or {{{a!r}: ...}}" if a not in ("approve", "retry", "skip") else repr(a) for a in allowed)
+
+
+def _dead_local_owner(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _ranges(steps: list[int]) -> str:
+    if not steps:
+        return "none yet"
+    return f"{steps[0]}..{steps[-1]}" if len(steps) > 1 else str(steps[0])
+
+
+def _diff_message(run: RunRecord, old: dict[str, Any], new: dict[str, Any], missing: list[int]) -> str:
+    lines = [f"run {run.run_id!r} was recorded by graph {run.graph!r} of another shape:"]
+    old_nodes = {n["path"] for n in old.get("nodes", [])}
+    new_nodes = {n["path"] for n in new["nodes"]}
+    if old_nodes - new_nodes:
+        lines.append(f"  nodes removed: {', '.join(sorted(old_nodes - new_nodes))}")
+    if new_nodes - old_nodes:
+        lines.append(f"  nodes added: {', '.join(sorted(new_nodes - old_nodes))}")
+    old_state, new_state = set(old.get("state", [])), set(new["state"])
+    for line in sorted(old_state - new_state):
+        lines.append(f"  channel removed or changed: {line}")
+    for line in sorted(new_state - old_state):
+        lines.append(f"  channel added or changed: {line}")
+    version = new["state_version"]
+    if run.state_version == version:
+        lines.append(
+            f"The state schema changed but its version is still {version}: declare "
+            f"`class MyState(State, version={version + 1})` and register Graph(migrations={{{version}: fn}})."
+        )
+    elif missing:
+        lines.append(f"Register migrations for state version(s) {missing} on the graph to resume it.")
+    else:
+        lines.append(f"The store holds state version {run.state_version}, newer than this graph's {version}.")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The journal: effectful calls recorded before (intent) and after (result), so none runs twice.
+
+Calls are keyed by (run, visit, node path, call index). Re-executing a node after a crash, a retry or
+a pause serves recorded results. An intent without a result is re-run only for an idempotent call;
+otherwise the node pauses with an ``uncertain_call`` interrupt and an operator answers ``"retry"`` or
+``"skip"``. Replay serves a recorded run's results and fails on the first call that differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from loomflow.checkpoint.codec import dumps, loads, request_hash
+from loomflow.checkpoint.records import JournalEntry
+from loomflow.errors import EffectSkipped, ReplayDivergence
+from loomflow.outcomes import Interrupt
+
+if TYPE_CHECKING:
+    from loomflow.checkpoint.base import CheckpointStore
+    from loomflow.clock import Clock
+    from loomflow.nodedef import NodeContext
+
+__all__ = ["Journal", "UncertainCall"]
+
+_Key = tuple[int, str, int]
+
+
+class UncertainCall(Exception):
+    """Aborts a node whose earlier call may or may not have happened; becomes a Pause."""
+
+    def __init__(self, interrupt: Interrupt) -> None:
+        super().__init__(interrupt.prompt)
+        self.interrupt = interrupt
+
+
+class Journal:
+    """The journal of one run, over its store (or serving another run's entries when replaying)."""
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        run_id: str,
+        clock: Clock,
+        replay: Mapping[_Key, JournalEntry] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.clock = clock
+        self.replay = replay
+
+    async def call(
+        self,
+        ctx: NodeContext[Any],
+        index: int,
+        name: str,
+        fn: Callable[[], Awaitable[Any]],
+        request: Any,
+        idempotent: bool,
+        answers: Mapping[str, Any],
+    ) -> Any:
+        digest = request_hash([name, request])
+        key = (ctx.visit, ctx.node_path, index)
+        if self.replay is not None:
+            return self._serve_replay(key, name, digest)
+        entry = await self.store.journal_get(self.run_id, *key)
+        if entry is not None:
+            if entry.request_hash != digest:
+                raise ReplayDivergence(
+                    f"node {ctx.node_path!r} (step {ctx.visit}) call #{index} {name!r} now sends a different "
+                    f"request than the recorded one; a node must make the same calls when it runs again"
+                )
+            if entry.status == "done":
+                return loads(entry.result) if entry.result is not None else None
+            if entry.status == "skipped":
+                raise EffectSkipped(f"call {name!r} was skipped by an operator")
+            if entry.status == "intent" and not idempotent:
+                uid = ctx.interrupt_id(f"uncertain:{index}")
+                decision = answers.get(uid)
+                if decision == "skip":
+                    await self.store.journal_put(_with(entry, status="skipped", finished=self.clock.now()))
+                    raise EffectSkipped(f"call {name!r} was skipped by an operator")
+                if decision != "retry":
+                    raise UncertainCall(
+                        Interrupt(
+                            uid,
+                            "uncertain_call",
+                            ctx.node_path,
+                            ctx.step,
+                            prompt=(
+                                f"call {name!r} of node {ctx.node_path!r} started but never recorded a result "
+                                f"(the process died mid-call); it is not idempotent, so it may have taken "
+                                f"effect. Resume with 'retry' to call it again or 'skip' to go on without it."
+                            ),
+                            payload={"name": name, "index": index, "request": request},
+                            allowed=("retry", "skip"),
+                        )
+                    )
+        started = self.clock.now()
+        intent = JournalEntry(self.run_id, *key, name, digest, idempotent, "intent", None, started)
+        await self.store.journal_put(intent)
+        try:
+            result = await fn()
+        except Exception as exc:
+            await self.store.journal_put(_with(intent, status="failed", finished=self.clock.now(), error=repr(exc)))
+            raise
+        encoded = dumps(result)
+        await self.store.journal_put(_with(intent, status="done", finished=self.clock.now(), result=encoded))
+        return loads(encoded)
+
+    def _serve_replay(self, key: _Key, name: str, digest: str) -> Any:
+        assert self.replay is not None
+        entry = self.replay.get(key)
+        if entry is None or entry.request_hash != digest or entry.name != name:
+            what = "was never made" if entry is None else "differs from the recorded one"
+            raise ReplayDivergence(
+                f"replay diverged at node {key[1]!r} step {key[0]} call #{key[2]} {name!r}: this call {what}"
+            )
+        if entry.status == "skipped":
+            raise EffectSkipped(f"call {name!r} was skipped by an operator in the recorded run")
+        if entry.status != "done":
+            raise ReplayDivergence(
+                f"replay reached call {name!r} at {key[1]!r} step {key[0]}, which has no recorded result"
+            )
+        return loads(entry.result) if entry.result is not None else None
+
+
+def _with(
+    entry: JournalEntry,
+    *,
+    status: str,
+    finished: float,
+    result: bytes | None = None,
+    error: str | None = None,
+) -> JournalEntry:
+    return JournalEntry(
+        entry.run_id,
+        entry.visit,
+        entry.node_path,
+        entry.index,
+        entry.name,
+        entry.request_hash,
+        entry.idempotent,
+        status,
+        result,
+        entry.started_at,
+        finished,
+        error,
+    )

@@ -1,0 +1,200 @@
+"""A run's history as a chain of steps, and the state at any step rebuilt from it.
+
+Steps point at the step they follow (``parent_step``), so a rewound run's history is a tree and a
+fork shares its parent's steps before the fork point. The state at a step is folded along that
+chain: append channels are the concatenation of their deltas (the delta log *is* their storage, so
+nothing is written twice), and every other channel starts from the nearest snapshot, so at most
+``snapshot_every`` deltas are folded for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from loomflow.checkpoint.base import CheckpointStore
+from loomflow.checkpoint.codec import loads
+from loomflow.checkpoint.records import RunRecord, StepRecord
+from loomflow.errors import CorruptCheckpoint, IncompatibleGraph, RunError, RunNotFound
+from loomflow.state import Channel, State, apply_writes
+
+__all__ = ["Lineage", "fold_raw", "load_lineage"]
+
+
+@dataclasses.dataclass(slots=True)
+class Lineage:
+    """A run, the runs it was forked from (root first), and every step record its history can use."""
+
+    runs: list[RunRecord]
+    records: dict[int, StepRecord]
+    own: list[StepRecord]
+    #: for a fork: the step its first step follows (``None`` when it forks at the first step)
+    fork_base: int | None = None
+
+    @property
+    def run(self) -> RunRecord:
+        return self.runs[-1]
+
+    @property
+    def is_fork(self) -> bool:
+        return self.run.kind == "fork"
+
+    def head(self) -> int | None:
+        """The newest step of this run that is not superseded; for a fork with none yet, its base."""
+        for rec in reversed(self.own):
+            if not rec.superseded:
+                return rec.step
+        return self.fork_base if self.is_fork else None
+
+    def chain(self, upto: int | None) -> list[StepRecord]:
+        """The steps leading to ``upto`` (inclusive), oldest first."""
+        out: list[StepRecord] = []
+        cursor = upto
+        while cursor is not None:
+            rec = self.records.get(cursor)
+            if rec is None:
+                raise RunError(f"run {self.run.run_id!r} has no step {cursor} in its history")
+            out.append(rec)
+            cursor = rec.parent_step
+        out.reverse()
+        return out
+
+    def state_values(
+        self, state: type[State], chain: list[StepRecord], *, pending_update: bool = False
+    ) -> dict[str, Any]:
+        """Fold the chain into channel values.
+
+        The root run's input comes first; a fork's update applies where the chain enters that fork's
+        own steps, or at the end with ``pending_update`` (a fork that has not run its first step).
+        """
+        channels = state.channels()
+        values = {name: ch.default for name, ch in channels.items()}
+        root = self.runs[0]
+        if root.input and root.base_step is None:
+            values = apply_writes(channels, values, _decode(channels, root.input, root.run_id, None), "input")
+        updates = {r.run_id: r for r in self.runs[1:] if r.fork_update}
+        start = 0
+        bases = {r.base_step: r for r in self.runs if r.base_step is not None}
+        if 0 in bases:  # migrated before its first step
+            values = _base_values(channels, bases[0])
+        for i, rec in enumerate(chain):
+            if rec.step in bases:  # a migration replaced everything up to here (in the old schema)
+                values, start = _base_values(channels, bases[rec.step]), i + 1
+                updates = {k: v for k, v in updates.items() if all(r.run_id != k for r in chain[: i + 1])}
+        snap_at = max((i for i, r in enumerate(chain) if r.snapshot is not None and i >= start), default=-1)
+        appends = {n for n, ch in channels.items() if ch.appends}
+        for i, rec in enumerate(chain[start:], start):
+            fork = updates.pop(rec.run_id, None)
+            if fork is not None and fork.fork_update:
+                update = _decode(channels, fork.fork_update, fork.run_id, None)
+                values = apply_writes(channels, values, update, "fork update")
+            writes = _decode_bytes(channels, rec)
+            if i < snap_at:
+                writes = {k: v for k, v in writes.items() if k in appends}
+            values = apply_writes(channels, values, writes, rec.node_path)
+            if i == snap_at:
+                assert rec.snapshot is not None
+                values.update(_decode_bytes(channels, rec, rec.snapshot))
+        last = self.run
+        if pending_update and last.run_id in updates and last.fork_update:
+            update = _decode(channels, last.fork_update, last.run_id, None)
+            values = apply_writes(channels, values, update, "fork update")
+        return values
+
+
+def _base_values(channels: dict[str, Channel], run: RunRecord) -> dict[str, Any]:
+    raw = run.base_state or {}
+    return {n: ch.decode(raw[n]) if n in raw else ch.default for n, ch in channels.items()}
+
+
+_RAW_REDUCERS: dict[str, Callable[[Any, Any], Any]] = {
+    "append": lambda old, new: [*old, *new],
+    "replace": lambda old, new: new,
+    "merge": lambda old, new: {**old, **new},
+    "add": lambda old, new: old + new,
+}
+
+
+def fold_raw(schema: list[str], runs: list[RunRecord], chain: list[StepRecord]) -> dict[str, Any]:
+    """Fold a chain in its *recorded* schema (from the stored structure) into raw JSON values.
+
+    This is what a migration starts from: the old state class may no longer exist in code, but the
+    stored structure names every channel's reducer, and the deltas are plain JSON.
+    """
+    reducers: dict[str, Callable[[Any, Any], Any]] = {}
+    values: dict[str, Any] = {}
+    for line in schema:
+        name, _, rest = line.partition(": ")
+        reducer = rest.rsplit("[", 1)[-1].rstrip("]")
+        if reducer not in _RAW_REDUCERS:
+            raise IncompatibleGraph(
+                f"channel {name!r} uses custom reducer {reducer!r}, which a migration cannot fold from JSON; "
+                f"fork the run from a step you can rebuild instead"
+            )
+        reducers[name] = _RAW_REDUCERS[reducer]
+        values[name] = [] if reducer == "append" else {} if reducer == "merge" else None
+    base = next((r for r in runs if r.base_step is not None), None)
+    start = 0
+    if base is not None:
+        values.update(base.base_state or {})
+        start = next((i + 1 for i, rec in enumerate(chain) if rec.step == base.base_step), 0)
+    elif runs[0].input:
+        _fold(reducers, values, runs[0].input)
+    updates = {r.run_id: r.fork_update for r in runs[1:] if r.fork_update}
+    for rec in chain[start:]:
+        update = updates.pop(rec.run_id, None)
+        if update:
+            _fold(reducers, values, update)
+        _fold(reducers, values, loads(rec.writes))
+    return values
+
+
+def _fold(reducers: dict[str, Callable[[Any, Any], Any]], values: dict[str, Any], writes: dict[str, Any]) -> None:
+    for key, write in writes.items():
+        reducer = reducers.get(key, _RAW_REDUCERS["replace"])
+        old = values.get(key)
+        values[key] = write if old is None else reducer(old, write)
+
+
+def _decode(channels: dict[str, Channel], raw: dict[str, Any], run_id: str, step: int | None) -> dict[str, Any]:
+    out = {}
+    for key, value in raw.items():
+        ch = channels.get(key)
+        if ch is None:
+            raise CorruptCheckpoint(
+                run_id,
+                step,
+                f"it writes channel {key!r}, which the state no longer declares; "
+                f"register a migration on the graph or restore the channel",
+            )
+        out[key] = ch.decode_write(value)
+    return out
+
+
+def _decode_bytes(channels: dict[str, Channel], rec: StepRecord, data: bytes | None = None) -> dict[str, Any]:
+    try:
+        raw = loads(rec.writes if data is None else data)
+    except ValueError as exc:
+        raise CorruptCheckpoint(rec.run_id, rec.step, f"its delta is not valid JSON ({exc})") from None
+    if data is None:
+        return _decode(channels, raw, rec.run_id, rec.step)
+    return {k: channels[k].decode(v) for k, v in raw.items() if k in channels}
+
+
+async def load_lineage(store: CheckpointStore, run_id: str) -> Lineage:
+    """Read a run and, for a fork, the history it shares with the runs it was forked from."""
+    run = await store.get_run(run_id)
+    if run is None:
+        raise RunNotFound(f"no run {run_id!r} in {store!r}; list runs with `loomflow runs list`")
+    own = await store.steps(run_id)
+    if run.kind != "fork" or run.parent_run is None:
+        return Lineage([run], {r.step: r for r in own}, own)
+    parent = await load_lineage(store, run.parent_run)
+    point = run.parent_step or 1
+    at = parent.records.get(point)
+    if at is None:
+        raise RunNotFound(f"run {run_id!r} was forked at step {point} of {run.parent_run!r}, which has no such step")
+    records = {k: v for k, v in parent.records.items() if k < point}
+    records.update((r.step, r) for r in own)
+    return Lineage([*parent.runs, run], records, own, at.parent_step)

@@ -1,0 +1,287 @@
+"""Run state: named channels, each with a reducer that folds a node's write into the channel.
+
+A graph declares its state once, as a class whose annotations are the channels::
+
+    from typing import Annotated
+    from loomflow import State, add, append
+
+    class Counter(State):
+        count: Annotated[int, add] = 0
+        log: Annotated[tuple[str, ...], append] = ()
+        note: str = ""                       # no reducer given: replace
+
+A node never mutates state; it returns the writes (``Update({"count": 1, "log": ["x"]})``) and the
+interpreter folds them in. Those writes are exactly the delta that gets persisted.
+
+Reducers: ``replace`` (default), ``append`` (the write is a list of items), ``merge`` (dict update),
+``add`` (numbers, or anything with ``+``), or any ``Reducer(fn, name)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar, get_args, get_origin
+
+from loomflow.errors import GraphError, RunError
+
+__all__ = [
+    "Channel",
+    "Reducer",
+    "State",
+    "add",
+    "append",
+    "merge",
+    "replace",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reducer:
+    """A named function ``(old, write) -> new``. The name goes into the graph's fingerprint."""
+
+    fn: Callable[[Any, Any], Any]
+    name: str
+
+    def __call__(self, old: Any, write: Any) -> Any:
+        return self.fn(old, write)
+
+
+def _append(old: Any, write: Any) -> Any:
+    if not isinstance(write, list | tuple):
+        raise TypeError(
+            f"an append channel takes a list or tuple of items, got {type(write).__name__}; "
+            f"wrap a single item as [item]"
+        )
+    return (*old, *write)
+
+
+def _replace(old: Any, write: Any) -> Any:
+    return write
+
+
+def _merge(old: Any, write: Any) -> Any:
+    if not isinstance(write, Mapping):
+        raise TypeError(f"a merge channel takes a mapping, got {type(write).__name__}")
+    return {**old, **write}
+
+
+def _add(old: Any, write: Any) -> Any:
+    return old + write
+
+
+append = Reducer(_append, "append")
+replace = Reducer(_replace, "replace")
+merge = Reducer(_merge, "merge")
+add = Reducer(_add, "add")
+
+_JSON_NATIVE = (int, str, float, bool, type(None), Any, object)
+
+
+def _decoder(tp: Any) -> Callable[[Any], Any]:
+    """A function turning the JSON form of a value of type ``tp`` back into that type."""
+    if tp in _JSON_NATIVE:
+        return _identity
+    origin = get_origin(tp)
+    if origin is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _decoder(args[0])
+            return tuple if item is _identity else _each(item)
+    if origin in (dict, list) and all(a in _JSON_NATIVE for a in get_args(tp)):
+        return _identity
+    if tp in (dict, list):
+        return _identity
+    return _Adapted(tp)
+
+
+def _each(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda v: tuple(item(x) for x in v)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class _Adapted:
+    """Decodes through pydantic, imported only when a non-JSON type is first loaded."""
+
+    __slots__ = ("_adapter", "_tp")
+
+    def __init__(self, tp: Any) -> None:
+        self._tp = tp
+        self._adapter: Any = None
+
+    def __call__(self, value: Any) -> Any:
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            self._adapter = TypeAdapter(self._tp)
+        return self._adapter.validate_python(value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Channel:
+    """One named slot of run state and the reducer that folds writes into it."""
+
+    name: str
+    type: Any
+    reducer: Reducer
+    default: Any
+    decode: Callable[[Any], Any] = dataclasses.field(compare=False, repr=False)
+    decode_write: Callable[[Any], Any] = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def appends(self) -> bool:
+        """True for append channels, which are stored as their deltas, never snapshotted."""
+        return self.reducer is append
+
+    def describe(self) -> str:
+        return f"{self.name}: {_type_name(self.type)} [{self.reducer.name}]"
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return str(tp).replace("typing.", "")
+
+
+S = TypeVar("S", bound="State")
+
+
+class State:
+    """Base class of a graph's state schema. Instances are immutable views of one moment of a run.
+
+    >>> from typing import Annotated
+    >>> class Counter(State):
+    ...     count: Annotated[int, add] = 0
+    >>> Counter(count=2).count
+    2
+    """
+
+    __state_version__: ClassVar[int] = 1
+    __channel_cache__: ClassVar[dict[str, Channel] | None] = None
+
+    def __init_subclass__(cls, version: int = 1, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__state_version__ = version
+        cls.__channel_cache__ = None
+
+    def __init__(self, **values: Any) -> None:
+        channels = type(self).channels()
+        unknown = sorted(set(values) - set(channels))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no channel(s) {unknown}; declared: {sorted(channels)}")
+        data = {name: ch.default for name, ch in channels.items()}
+        data.update(values)
+        object.__setattr__(self, "__dict__", data)
+
+    @classmethod
+    def channels(cls) -> dict[str, Channel]:
+        """The declared channels, parsed from the class annotations on first use."""
+        cached: dict[str, Channel] | None = cls.__dict__.get("__channel_cache__")
+        if cached is not None:
+            return cached
+        hints = typing.get_type_hints(cls, include_extras=True)
+        channels: dict[str, Channel] = {}
+        problems: list[str] = []
+        for name, hint in hints.items():
+            if name.startswith("_") or get_origin(hint) is ClassVar:
+                continue
+            tp, reducer = hint, replace
+            if get_origin(hint) is typing.Annotated:
+                tp, *meta = get_args(hint)
+                found = [m for m in meta if isinstance(m, Reducer)]
+                if len(found) > 1:
+                    problems.append(f"channel {name!r} names {len(found)} reducers; keep one")
+                if found:
+                    reducer = found[0]
+            default = getattr(cls, name, _missing_default(tp, reducer))
+            if default is _NO_DEFAULT:
+                problems.append(f"channel {name!r} has no default; give it one (e.g. `{name}: ... = ...`)")
+            decode = _decoder(tp)
+            if reducer is append:
+                args = get_args(tp)
+                item_tp = args[0] if args else Any
+                item = _decoder(item_tp)
+                decode_write: Callable[[Any], Any] = tuple if item is _identity else _each(item)
+            else:
+                decode_write = decode
+            channels[name] = Channel(name, tp, reducer, default, decode, decode_write)
+        if problems:
+            raise GraphError(cls.__qualname__, problems)
+        cls.__channel_cache__ = channels
+        return channels
+
+    @classmethod
+    def describe(cls) -> list[str]:
+        """One line per channel, for fingerprints and error messages."""
+        return [ch.describe() for ch in cls.channels().values()]
+
+    @classmethod
+    def from_values(cls: type[S], values: dict[str, Any]) -> S:
+        """Wrap an already-complete channel dict without copying or checking (the interpreter's path)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "__dict__", values)
+        return obj
+
+    def values(self) -> dict[str, Any]:
+        """A shallow copy of the channel values."""
+        return dict(self.__dict__)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"{type(self).__name__} is immutable: return Update({{{name!r}: ...}}) from a node instead"
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__dict__[name]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self.__dict__.items())
+        return f"{type(self).__name__}({inner})"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _NoDefault:
+    pass
+
+
+_NO_DEFAULT = _NoDefault()
+
+
+def _missing_default(tp: Any, reducer: Reducer) -> Any:
+    if reducer is append:
+        return ()
+    if reducer is merge:
+        return {}
+    return _NO_DEFAULT
+
+
+def apply_writes(
+    channels: dict[str, Channel], values: dict[str, Any], writes: Mapping[str, Any], node_path: str
+) -> dict[str, Any]:
+    """Fold ``writes`` into a copy of ``values``; a bad write is a RunError naming node and channel."""
+    new = dict(values)
+    for key, write in writes.items():
+        ch = channels.get(key)
+        if ch is None:
+            raise RunError(
+                f"node {node_path!r} wrote channel {key!r}, which the state does not declare "
+                f"(channels: {', '.join(sorted(channels))}); declare it on the state class or fix the write"
+            )
+        try:
+            new[key] = ch.reducer(new[key], write)
+        except TypeError as exc:
+            raise RunError(f"node {node_path!r} wrote channel {key!r}: {exc}") from exc
+    return new

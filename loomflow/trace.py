@@ -1,0 +1,106 @@
+"""The canonical trace of a run: one line of facts per step, with nothing volatile in it.
+
+Two runs of the same scripted scenario produce equal traces (no ids, timestamps or durations), so a
+trace is what snapshot tests compare: ``assert result.trace == snapshot``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from loomflow.checkpoint.codec import loads
+from loomflow.checkpoint.records import StepRecord
+
+__all__ = ["Trace", "TraceStep", "summarize"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a trace."""
+
+    step: int
+    node: str
+    status: str
+    route: str | None
+    target: str | None
+    writes: tuple[tuple[str, str], ...]
+    interrupts: tuple[str, ...] = ()
+    attempts: int = 1
+    error: str | None = None
+    usage: tuple[tuple[str, Any], ...] = ()
+
+    def line(self) -> str:
+        parts = [f"{self.step:>3} {self.node}"]
+        if self.status != "ok":
+            parts.append(f"[{self.status}]")
+        if self.route:
+            parts.append(f"--{self.route}-->")
+        elif self.target:
+            parts.append("-->")
+        if self.target:
+            parts.append("END" if self.target == "__end__" else self.target)
+        for key, summary in self.writes:
+            parts.append(f"{key}={summary}")
+        if self.interrupts:
+            parts.append("interrupts=" + ",".join(self.interrupts))
+        if self.attempts != 1:
+            parts.append(f"attempts={self.attempts}")
+        if self.error:
+            parts.append(f"error={self.error}")
+        return " ".join(parts)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Trace:
+    """A run's steps, comparable and printable."""
+
+    steps: tuple[TraceStep, ...]
+
+    @classmethod
+    def from_records(cls, records: Iterable[StepRecord]) -> Trace:
+        out = []
+        for rec in records:
+            writes = loads(rec.writes)
+            out.append(
+                TraceStep(
+                    rec.step,
+                    rec.node_path,
+                    rec.status,
+                    rec.route,
+                    rec.target,
+                    tuple((k, summarize(v)) for k, v in writes.items()),
+                    tuple(i.kind for i in rec.interrupts),
+                    rec.attempts,
+                    _first_line(rec.error),
+                    tuple(sorted((k, v) for k, v in (rec.usage or {}).items() if k != "latency_s")),
+                )
+            )
+        return cls(tuple(out))
+
+    @property
+    def nodes(self) -> list[str]:
+        """The node paths in the order the run visited them."""
+        return [s.node for s in self.steps]
+
+    def to_text(self) -> str:
+        return "\n".join(s.line() for s in self.steps)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _first_line(error: str | None) -> str | None:
+    return error.splitlines()[0] if error else None
+
+
+def summarize(value: Any, limit: int = 48) -> str:
+    """A short, deterministic description of a written value."""
+    if isinstance(value, list):
+        return f"+{len(value)}" if len(value) != 1 else "+[" + summarize(value[0], limit - 3) + "]"
+    if isinstance(value, Mapping):
+        keys = ",".join(sorted(map(str, value)))
+        return "{" + (keys if len(keys) <= limit else keys[: limit - 3] + "...") + "}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
