@@ -64,7 +64,7 @@ async def publish(ctx: NodeContext[Article]) -> Update:
     return Update({"published": where})
 
 
-def demo_graph() -> Graph:
+def demo_graph() -> Graph[Article]:
     return Graph(
         "publish",
         state=Article,
@@ -79,7 +79,7 @@ def demo_graph() -> Graph:
     )
 
 
-async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> RunResult:
+async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> RunResult[Article]:
     graph = demo_graph()
 
     def say(text: str = "") -> None:
@@ -109,7 +109,7 @@ async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> Run
     return result
 
 
-async def _checkpoints(interp: Interpreter, run_id: str, say: Callable[[str], None]) -> None:
+async def _checkpoints(interp: Interpreter[Article], run_id: str, say: Callable[[str], None]) -> None:
     say(f"{'step':>4}  {'node':<8} {'status':<12} {'route':<8} writes")
     for rec in await interp.history(run_id):
         writes = ", ".join(f"{k}={summarize(v, 40)}" for k, v in loads(rec.writes).items()) or "-"

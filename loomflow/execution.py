@@ -35,7 +35,7 @@ class Execution:
 
     def __init__(
         self,
-        interp: Interpreter,
+        interp: Interpreter[Any],
         run: RunRecord,
         values: dict[str, Any],
         chain: list[StepRecord],

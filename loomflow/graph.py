@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from loomflow.errors import GraphError
 from loomflow.nodedef import Node
@@ -36,6 +36,7 @@ __all__ = ["END", "CompiledNode", "Edge", "Graph", "Subgraph"]
 
 END = "__end__"
 
+S = TypeVar("S", bound=State)
 EdgeSpec = tuple[str, str] | tuple[str, str, str | None]
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -53,7 +54,7 @@ class Edge:
 class Subgraph:
     """A graph embedded as one node of another graph, under ``name``."""
 
-    graph: Graph
+    graph: Graph[Any]
     name: str
 
 
@@ -68,7 +69,7 @@ class CompiledNode:
     default: str | None = None
 
 
-class Graph:
+class Graph(Generic[S]):
     """A validated graph of nodes over one state schema.
 
     ``migrations`` maps an old state-schema version to a function that upgrades a stored state dict
@@ -79,8 +80,8 @@ class Graph:
         self,
         name: str,
         *,
-        state: type[State],
-        nodes: Sequence[Node | Graph | Subgraph],
+        state: type[S],
+        nodes: Sequence[Node | Graph[Any] | Subgraph],
         edges: Iterable[EdgeSpec | Edge],
         start: str,
         migrations: Mapping[int, Migration] | None = None,
@@ -276,7 +277,7 @@ def _edge(spec: EdgeSpec | Edge) -> Edge:
     return Edge(spec[0], spec[1], spec[2])
 
 
-def _entry_path(graph: Graph, name: str, prefix: str) -> str:
+def _entry_path(graph: Graph[Any], name: str, prefix: str) -> str:
     entry = graph.entries[name]
     if isinstance(entry, Subgraph):
         return _entry_path(entry.graph, entry.graph.start, f"{prefix}{name}/")
@@ -286,7 +287,7 @@ def _entry_path(graph: Graph, name: str, prefix: str) -> str:
 class _Flattener:
     """Turns nested graphs into one table of node paths, wiring subgraph exits to the parent's edges."""
 
-    def __init__(self, root: Graph) -> None:
+    def __init__(self, root: Graph[Any]) -> None:
         self.root = root
         self.problems: list[str] = []
 
@@ -294,7 +295,7 @@ class _Flattener:
         self._flatten(self.root, "", None, None)
         return self.problems
 
-    def _flatten(self, g: Graph, prefix: str, exits: dict[str | None, str] | None, cluster: str | None) -> None:
+    def _flatten(self, g: Graph[Any], prefix: str, exits: dict[str | None, str] | None, cluster: str | None) -> None:
         for name, entry in g.entries.items():
             path = prefix + name
             outs = [e for e in g.edges if e.source == name]
@@ -312,7 +313,7 @@ class _Flattener:
                 compiled.default = next(iter(out.values()))
             self.root.table[path] = compiled
 
-    def _target(self, g: Graph, e: Edge, prefix: str, exits: dict[str | None, str] | None) -> str:
+    def _target(self, g: Graph[Any], e: Edge, prefix: str, exits: dict[str | None, str] | None) -> str:
         if e.target != END:
             return _entry_path(g, e.target, prefix)
         if exits is None:

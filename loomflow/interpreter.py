@@ -19,7 +19,7 @@ import socket
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from loomflow.checkpoint import CheckpointStore, open_store
 from loomflow.checkpoint.codec import dumps, loads
@@ -40,6 +40,7 @@ __all__ = ["Durability", "Interpreter", "Limits", "RunResult"]
 
 Durability = Literal["sync", "async", "exit"]
 _MISSING: Any = object()
+S = TypeVar("S", bound=State)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,12 +61,12 @@ class Limits:
 
 
 @dataclasses.dataclass(frozen=True)
-class RunResult:
+class RunResult(Generic[S]):
     """Where a run stands when ``run``/``resume``/``fork`` returns."""
 
     run_id: str
     status: str
-    state: State
+    state: S
     output: Any = None
     error: str | None = None
     interrupts: tuple[Interrupt, ...] = ()
@@ -83,12 +84,12 @@ class RunResult:
         return Trace.from_records(self.records)
 
 
-class Interpreter:
+class Interpreter(Generic[S]):
     """Executes one graph against a checkpoint store."""
 
     def __init__(
         self,
-        graph: Graph,
+        graph: Graph[S],
         *,
         store: CheckpointStore | str | os.PathLike[str] | None = None,
         durability: Durability = "sync",
@@ -128,7 +129,7 @@ class Interpreter:
         run_id: str | None = None,
         limits: Limits | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> RunResult:
+    ) -> RunResult[S]:
         """Start a run with ``input`` (channel writes applied before the first step) and drive it."""
         exe = await self.start(input, run_id=run_id, limits=limits, metadata=metadata)
         return await self.drive(exe)
@@ -219,7 +220,7 @@ class Interpreter:
             events=log,
         )
 
-    async def drive(self, exe: Execution) -> RunResult:
+    async def drive(self, exe: Execution) -> RunResult[S]:
         """Step ``exe`` until it pauses or ends, keeping its lease alive; return its result."""
         if exe.run_id in self._active:
             raise RunBusy(f"run {exe.run_id!r} is already being driven in this process")
@@ -254,7 +255,7 @@ class Interpreter:
         values: Mapping[str, Any] | None = None,
         at: int | str | None = None,
         limits: Limits | None = None,
-    ) -> RunResult:
+    ) -> RunResult[S]:
         """Continue a run after a crash, failure, limit or interrupt (answered by ``value``/``values``).
 
         ``at`` rewinds the same run: the node of step ``at`` runs again from the state before it, and
@@ -399,7 +400,7 @@ class Interpreter:
         update: Mapping[str, Any] | None = None,
         new_run_id: str | None = None,
         limits: Limits | None = None,
-    ) -> RunResult:
+    ) -> RunResult[S]:
         """Start a new run that shares ``run_id``'s history before step ``at`` and re-runs that step's node
         on the state before it, with ``update`` applied. The original run is untouched."""
         lin = await self._check_graph(await load_lineage(self.store, run_id))
@@ -448,7 +449,7 @@ class Interpreter:
         exe.emit("run_started", None, None, {"graph": self.graph.name, "fork_of": run_id, "at": rec.step})
         return await self.drive(exe)
 
-    async def replay(self, run_id: str, *, new_run_id: str | None = None) -> RunResult:
+    async def replay(self, run_id: str, *, new_run_id: str | None = None) -> RunResult[S]:
         """Re-execute a recorded run with every effect served from its journal (no network, no tools).
 
         Fails with ``ReplayDivergence`` on the first call that the recorded run did not make.
@@ -480,7 +481,7 @@ class Interpreter:
         shared = lin.chain(lin.fork_base) if lin.is_fork else []
         return [*shared, *lin.own]
 
-    async def state(self, run_id: str, at: int | str | None = None) -> State:
+    async def state(self, run_id: str, at: int | str | None = None) -> S:
         """The state after step ``at`` (default: the latest step on the run's current branch)."""
         lin = await load_lineage(self.store, run_id)
         if at is None:
@@ -494,7 +495,7 @@ class Interpreter:
     async def get_run(self, run_id: str) -> RunRecord:
         return (await load_lineage(self.store, run_id)).run
 
-    async def result(self, run_id: str) -> RunResult:
+    async def result(self, run_id: str) -> RunResult[S]:
         """The ``RunResult`` of a stored run, as ``run`` would have returned it."""
         lin = await load_lineage(self.store, run_id)
         chain = lin.chain(lin.head())
@@ -682,7 +683,7 @@ class Interpreter:
             raise RunError(f"node {at!r} ran {where} in run {lin.run.run_id!r}")
         return hits[0]
 
-    def _result(self, exe: Execution) -> RunResult:
+    def _result(self, exe: Execution) -> RunResult[S]:
         state = self.graph.state.from_values(exe.values)
         return RunResult(
             exe.run_id,
