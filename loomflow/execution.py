@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from loomflow.checkpoint.codec import dumps
@@ -19,7 +20,7 @@ from loomflow.graph import END, CompiledNode
 from loomflow.journal import Journal, UncertainCall
 from loomflow.lifecycle import Lifecycle
 from loomflow.nodedef import NodeContext
-from loomflow.outcomes import End, Interrupt, Outcome, Pause, Update
+from loomflow.outcomes import End, Interrupt, JournalRef, Outcome, Pause, Update
 from loomflow.state import apply_writes
 
 if TYPE_CHECKING:
@@ -177,6 +178,7 @@ class Execution:
             ctx.attempt,
             outcome=outcome,
             usage=ctx.usage,
+            ctx=ctx,
         )
 
     async def _execute(self, cn: CompiledNode, ctx: NodeContext[Any]) -> Outcome:
@@ -200,6 +202,7 @@ class Execution:
                 await ctx.clock.sleep(retry.delay(ctx.attempt))
                 ctx.attempt += 1
                 ctx._calls = 0
+                ctx._results.clear()
 
     def _resolve(self, cn: CompiledNode, outcome: Outcome) -> tuple[str | None, str | None, str, Any]:
         if isinstance(outcome, Update):
@@ -258,12 +261,16 @@ class Execution:
         error: str | None = None,
         outcome: Outcome | None = None,
         usage: dict[str, Any] | None = None,
+        ctx: NodeContext[Any] | None = None,
     ) -> StepRecord:
         path = cn.path
         if writes:
             try:
+                stored = writes
+                if ctx is not None and ctx._results:
+                    writes, stored = self._with_refs(ctx, writes)
                 self.values = apply_writes(self._channels, self.values, writes, path)
-                encoded = dumps(writes if type(writes) is dict else dict(writes))
+                encoded = dumps(stored if type(stored) is dict else dict(stored))
             except (RunError, TypeError) as exc:
                 writes, encoded, route, target = {}, b"{}", None, None
                 status, error = "failed", str(exc)
@@ -326,6 +333,31 @@ class Execution:
             final = "completed" if status == "ended" else "limit_reached"
             await self.interp._settle(self, final)
         return rec
+
+    def _with_refs(self, ctx: NodeContext[Any], writes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Resolve journal references: the state gets the values, the checkpoint gets the markers."""
+        resolved: dict[str, Any] = {}
+        stored: dict[str, Any] = {}
+        for key, value in writes.items():
+            ch = self._channels.get(key)
+            if ch is None:
+                resolved[key] = stored[key] = value  # apply_writes names the unknown channel
+            elif isinstance(value, JournalRef):
+                resolved[key] = ch.decode_write(ctx.resolve(value))
+                stored[key] = value.marker()
+            elif isinstance(value, list | tuple) and any(isinstance(v, JournalRef) for v in value):
+                if not ch.appends:
+                    raise RunError(
+                        f"node {ctx.node_path!r} wrote journal references inside channel {key!r}; only append "
+                        f"channels take them as items (write the whole value as one reference instead)"
+                    )
+                resolved[key] = [
+                    ch.decode_write([ctx.resolve(v)])[0] if isinstance(v, JournalRef) else v for v in value
+                ]
+                stored[key] = [v.marker() if isinstance(v, JournalRef) else v for v in value]
+            else:
+                resolved[key] = stored[key] = value
+        return resolved, stored
 
     async def run_loop(self) -> None:
         """Step until the run leaves ``running``; this is ``run()``."""

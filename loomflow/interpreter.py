@@ -429,7 +429,7 @@ class Interpreter(Generic[S]):
         )
         chain = lin.chain(rec.parent_step)
         fork_lin = Lineage(
-            [*lin.runs, run], {k: v for k, v in lin.records.items() if k < rec.step}, [], rec.parent_step
+            [*lin.runs, run], {k: v for k, v in lin.records.items() if k < rec.step}, [], rec.parent_step, lin.journal
         )
         values = fork_lin.state_values(self.graph.state, chain, pending_update=True)  # checks the update
         await self.store.put_graph(self.graph.fingerprint, self.graph.structure())
@@ -645,7 +645,7 @@ class Interpreter(Generic[S]):
         result as the run's new base state, so later loads never read the old-schema deltas again."""
         run = lin.run
         head = lin.head()
-        raw = fold_raw(old_schema, lin.runs, lin.chain(head))
+        raw = fold_raw(old_schema, lin.runs, lin.chain(head), lin.journal)
         for version in range(run.state_version, self.graph.state.__state_version__):
             raw = self.graph.migrations[version](raw)
         channels = self.graph.state.channels()

@@ -8,6 +8,7 @@ otherwise the node pauses with an ``uncertain_call`` interrupt and an operator a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,10 @@ class Journal:
         digest = request_hash([name, request])
         key = (ctx.visit, ctx.node_path, index)
         if self.replay is not None:
-            return self._serve_replay(key, name, digest)
+            served = self._serve_replay(key, name, digest)
+            # the replay keeps its own copy, so its checkpoints' journal references resolve in it
+            await self.store.journal_put(dataclasses.replace(served, run_id=self.run_id))
+            return loads(served.result) if served.result is not None else None
         entry = await self.store.journal_get(self.run_id, *key)
         if entry is not None:
             if entry.request_hash != digest:
@@ -108,7 +112,7 @@ class Journal:
         await self.store.journal_put(_with(intent, status="done", finished=self.clock.now(), result=encoded))
         return loads(encoded)
 
-    def _serve_replay(self, key: _Key, name: str, digest: str) -> Any:
+    def _serve_replay(self, key: _Key, name: str, digest: str) -> JournalEntry:
         assert self.replay is not None
         entry = self.replay.get(key)
         if entry is None or entry.request_hash != digest or entry.name != name:
@@ -122,7 +126,7 @@ class Journal:
             raise ReplayDivergence(
                 f"replay reached call {name!r} at {key[1]!r} step {key[0]}, which has no recorded result"
             )
-        return loads(entry.result) if entry.result is not None else None
+        return entry
 
 
 def _with(

@@ -19,7 +19,7 @@ from loomflow.checkpoint.records import RunRecord, StepRecord
 from loomflow.errors import CorruptCheckpoint, IncompatibleGraph, RunError, RunNotFound
 from loomflow.state import Channel, State, apply_writes
 
-__all__ = ["Lineage", "fold_raw", "load_lineage"]
+__all__ = ["Lineage", "fold_raw", "has_refs", "load_lineage", "resolve_refs"]
 
 
 @dataclasses.dataclass(slots=True)
@@ -31,6 +31,8 @@ class Lineage:
     own: list[StepRecord]
     #: for a fork: the step its first step follows (``None`` when it forks at the first step)
     fork_base: int | None = None
+    #: journal results that deltas refer to, by (run, visit, node path, call index)
+    journal: dict[tuple[str, int, str, int], Any] = dataclasses.field(default_factory=dict)
 
     @property
     def run(self) -> RunRecord:
@@ -89,7 +91,7 @@ class Lineage:
             if fork is not None and fork.fork_update:
                 update = _decode(channels, fork.fork_update, fork.run_id, None)
                 values = apply_writes(channels, values, update, "fork update")
-            writes = _decode_bytes(channels, rec)
+            writes = _decode_bytes(channels, rec, journal=self.journal)
             if i < snap_at:
                 writes = {k: v for k, v in writes.items() if k in appends}
             values = apply_writes(channels, values, writes, rec.node_path)
@@ -116,7 +118,12 @@ _RAW_REDUCERS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def fold_raw(schema: list[str], runs: list[RunRecord], chain: list[StepRecord]) -> dict[str, Any]:
+def fold_raw(
+    schema: list[str],
+    runs: list[RunRecord],
+    chain: list[StepRecord],
+    journal: dict[tuple[str, int, str, int], Any],
+) -> dict[str, Any]:
     """Fold a chain in its *recorded* schema (from the stored structure) into raw JSON values.
 
     This is what a migration starts from: the old state class may no longer exist in code, but the
@@ -146,7 +153,7 @@ def fold_raw(schema: list[str], runs: list[RunRecord], chain: list[StepRecord]) 
         update = updates.pop(rec.run_id, None)
         if update:
             _fold(reducers, values, update)
-        _fold(reducers, values, loads(rec.writes))
+        _fold(reducers, values, resolve_refs(loads(rec.writes), rec, journal))
     return values
 
 
@@ -172,12 +179,38 @@ def _decode(channels: dict[str, Channel], raw: dict[str, Any], run_id: str, step
     return out
 
 
-def _decode_bytes(channels: dict[str, Channel], rec: StepRecord, data: bytes | None = None) -> dict[str, Any]:
+def has_refs(rec: StepRecord) -> bool:
+    return b'"@journal"' in rec.writes
+
+
+def resolve_refs(raw: dict[str, Any], rec: StepRecord, journal: dict[tuple[str, int, str, int], Any]) -> dict[str, Any]:
+    """Replace journal markers in a stored delta with the journal results they point at."""
+
+    def one(value: Any) -> Any:
+        if isinstance(value, dict) and "@journal" in value:
+            key = (rec.run_id, rec.visit, rec.node_path, value["@journal"])
+            if key not in journal:
+                raise CorruptCheckpoint(rec.run_id, rec.step, f"its delta refers to a missing journal entry {key}")
+            result = journal[key]
+            return result[value["key"]] if value.get("key") else result
+        return value
+
+    return {k: [one(x) for x in v] if isinstance(v, list) else one(v) for k, v in raw.items()}
+
+
+def _decode_bytes(
+    channels: dict[str, Channel],
+    rec: StepRecord,
+    data: bytes | None = None,
+    journal: dict[tuple[str, int, str, int], Any] | None = None,
+) -> dict[str, Any]:
     try:
         raw = loads(rec.writes if data is None else data)
     except ValueError as exc:
         raise CorruptCheckpoint(rec.run_id, rec.step, f"its delta is not valid JSON ({exc})") from None
     if data is None:
+        if journal is not None and has_refs(rec):
+            raw = resolve_refs(raw, rec, journal)
         return _decode(channels, raw, rec.run_id, rec.step)
     return {k: channels[k].decode(v) for k, v in raw.items() if k in channels}
 
@@ -188,8 +221,9 @@ async def load_lineage(store: CheckpointStore, run_id: str) -> Lineage:
     if run is None:
         raise RunNotFound(f"no run {run_id!r} in {store!r}; list runs with `loomflow runs list`")
     own = await store.steps(run_id)
+    journal = await _journal_for(store, run_id, own)
     if run.kind != "fork" or run.parent_run is None:
-        return Lineage([run], {r.step: r for r in own}, own)
+        return Lineage([run], {r.step: r for r in own}, own, journal=journal)
     parent = await load_lineage(store, run.parent_run)
     point = run.parent_step or 1
     at = parent.records.get(point)
@@ -197,4 +231,16 @@ async def load_lineage(store: CheckpointStore, run_id: str) -> Lineage:
         raise RunNotFound(f"run {run_id!r} was forked at step {point} of {run.parent_run!r}, which has no such step")
     records = {k: v for k, v in parent.records.items() if k < point}
     records.update((r.step, r) for r in own)
-    return Lineage([*parent.runs, run], records, own, at.parent_step)
+    return Lineage([*parent.runs, run], records, own, at.parent_step, journal={**parent.journal, **journal})
+
+
+async def _journal_for(
+    store: CheckpointStore, run_id: str, steps: list[StepRecord]
+) -> dict[tuple[str, int, str, int], Any]:
+    if not any(has_refs(r) for r in steps):
+        return {}
+    return {
+        (e.run_id, e.visit, e.node_path, e.index): loads(e.result)
+        for e in await store.journal(run_id)
+        if e.result is not None
+    }

@@ -15,11 +15,12 @@ no per-run attributes: everything a run needs is in its state or its journal.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from loomflow.outcomes import Interrupt, Outcome, Pause
+from loomflow.outcomes import Interrupt, JournalRef, Outcome, Pause
 
 if TYPE_CHECKING:
     from loomflow.clock import Clock
@@ -58,6 +59,7 @@ class NodeContext(Generic[S]):
         "_calls",
         "_emit",
         "_journal",
+        "_results",
         "attempt",
         "clock",
         "node_path",
@@ -96,6 +98,7 @@ class NodeContext(Generic[S]):
         self._answers = answers
         self._emit = emit
         self._calls = 0
+        self._results: dict[int, Any] = {}
         #: counts this step reports (tokens, cost, ...), stored with the step and rolled up per run
         self.usage: dict[str, Any] = {}
 
@@ -166,10 +169,29 @@ class NodeContext(Generic[S]):
         """
         index = self._calls
         self._calls += 1
-        return await self._journal.call(self, index, name, call, request, idempotent, self._answers)
+        result = await self._journal.call(self, index, name, call, request, idempotent, self._answers)
+        self._results[index] = result
+        return result
+
+    def journal_ref(self, index: int | None = None, key: str | None = None) -> JournalRef:
+        """Write this (default: the latest) call's result into state without storing it twice.
+
+        ``Update({"messages": [ctx.journal_ref(key="message")]})`` appends the ``message`` field of the
+        latest call's result; the checkpoint keeps a reference to the journal entry.
+        """
+        if index is None:
+            index = self._calls - 1
+        if index not in self._results:
+            raise IndexError(f"node {self.node_path!r} made no journaled call #{index} in this step")
+        return JournalRef(index, key)
+
+    def resolve(self, ref: JournalRef) -> Any:
+        """The JSON value a reference stands for."""
+        value = self._results[ref.index]
+        return value[ref.key] if ref.key is not None else value
 
 
-class Node:
+class Node(abc.ABC):
     """Base class for class-based nodes: override ``run``.
 
     ``max_visits`` bounds how often one run may enter the node (cycles must pass such a node);
@@ -184,8 +206,9 @@ class Node:
     routes: tuple[str, ...] | None = None
     interrupts: bool = False
 
+    @abc.abstractmethod
     async def run(self, ctx: NodeContext[Any]) -> Outcome:
-        raise NotImplementedError  # noqa: allowed (abstract method)
+        """Do the node's work and say what happens next."""
 
     def describe(self) -> dict[str, Any]:
         """Static facts for drawing and fingerprints."""

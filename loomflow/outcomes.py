@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["End", "Interrupt", "Outcome", "Pause", "Update"]
+__all__ = ["End", "Interrupt", "JournalRef", "Outcome", "Pause", "Update"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,6 +79,22 @@ class End:
     output: Any = None
     status: Literal["completed", "limit_reached"] = "completed"
     reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JournalRef:
+    """A write that *is* the result of one of this step's journaled calls (``ctx.journal_ref()``).
+
+    The value lands in state as usual, but the checkpoint stores a reference to the journal entry
+    instead of a second copy, so each payload (a model response, a tool result) is stored once.
+    ``key`` picks one field of a mapping result (e.g. ``"message"`` of a model response).
+    """
+
+    index: int
+    key: str | None = None
+
+    def marker(self) -> dict[str, Any]:
+        return {"@journal": self.index, "key": self.key} if self.key else {"@journal": self.index}
 
 
 Outcome = Update | Pause | End
