@@ -28,7 +28,7 @@ def to_ascii(structure: Mapping[str, Any], overlay: Mapping[str, Any] | None = N
     g
     [a] (start)
       --> b
-    [b] ↻3 (limit 3)
+    [b] ↻3 (max 3 visits)
       --again--> a
       --done--> END
     """
@@ -63,7 +63,7 @@ def _node(node: Node, diagram: Diagram, run: Run | None) -> str:
     if node.interrupts:
         text += " ⏸ (interrupt)"
     if node.limit is not None:
-        text += f" ↻{node.limit} (limit {node.limit})"
+        text += f" ↻{node.limit} (max {node.limit} visits)"
     if run is not None:
         if stats := run.stats(node.path):
             text += f"  · {stats}"

@@ -28,7 +28,7 @@ def test_every_node_edge_and_marker_is_shown(looped: dict[str, Any]) -> None:
     lines = text.splitlines()
     assert lines[0] == "single_run"
     assert "[intake] (start)" in lines
-    assert "│ [harness/model_call] ↻20 (limit 20)" in lines
+    assert "│ [harness/model_call] ↻20 (max 20 visits)" in lines
     assert "│ [harness/approve] ⏸ (interrupt)" in lines
     for edge_line in [
         "  --> harness/model_call",
@@ -47,7 +47,7 @@ def test_cluster_box_encloses_exactly_its_nodes(looped: dict[str, Any]) -> None:
     top, bottom = lines.index("┌─ harness: single_run"), lines.index("└─")
     inside = [line for line in lines[top + 1 : bottom] if "[" in line]
     assert inside == [
-        "│ [harness/model_call] ↻20 (limit 20)",
+        "│ [harness/model_call] ↻20 (max 20 visits)",
         "│ [harness/approve] ⏸ (interrupt)",
         "│ [harness/tool]",
     ]
@@ -58,7 +58,7 @@ def test_nested_clusters_nest_boxes_and_stay_contiguous(nested: dict[str, Any]) 
     lines = to_ascii(nested).splitlines()
     assert "┌─ review" in lines
     assert '│ ┌─ inner "checks"' in lines
-    assert "│ │ [review/inner/check] ↻3 (limit 3)" in lines
+    assert "│ │ [review/inner/check] ↻3 (max 3 visits)" in lines
     assert "│ │ [review/inner/say]" in lines
     assert "│ └─" in lines
     # "say" is declared before "collect" but is drawn inside its own box, after it.
@@ -72,7 +72,7 @@ def test_overlay_shows_counts_stats_and_where_the_run_waits(looped: dict[str, An
     lines = to_ascii(looped, looped_run).splitlines()
     assert lines[0] == "single_run · run r1 · interrupted"
     assert "[intake] (start)  · 1 visit · 2ms" in lines
-    assert "│ [harness/model_call] ↻20 (limit 20)  · 2 visits · 1.50s · 1,500 tok" in lines
+    assert "│ [harness/model_call] ↻20 (max 20 visits)  · 2 visits · 1.50s · 1,500 tok" in lines
     assert "│ [harness/approve] ⏸ (interrupt)  · 2 visits  ⏸ waiting here" in lines
     assert "│   --tool_calls--> harness/approve  ×2" in lines
     assert "│   --final--> END  ×0" in lines

@@ -1,0 +1,169 @@
+"""Workload sizes, the fake model and the timing helpers shared by every benchmark worker.
+
+Adapted from the peer harness the benchmark figures in the project's design notes were measured with
+(``shared/bench/peers/common.py``: same workload sizes, same fake model, same payloads), so that
+loomflow, LangGraph and the plain-Python baseline run exactly the same work.
+
+Stdlib only: the LangGraph worker imports this module from its own virtualenv.
+
+The fake chat model is deterministic and O(1) per call: it decides from the *last* message only, so
+the model never adds O(history) work and what is measured is the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/loomflow-bench-scratch"))
+
+# ---------------------------------------------------------------- workloads
+W1_TOOL_TURNS = 100  # react-100: 100 tool turns, then a final answer
+W1_TOOL_RESULT_BYTES = 256  # size of each tool result message content
+W1_ANSWER_BYTES = 64
+W2_TURNS = 200  # long-history: 200 sequential user turns
+W2_MSG_BYTES = 1024  # ~1 KB user message and ~1 KB assistant answer
+W3_FANOUT = 50  # fanout-50
+W3_RESULT_BYTES = 256
+W3_CONCURRENCY = 16  # bound on concurrent sub-tasks inside a fan-out node (where the engine lets us bound)
+CRASH_AT = 100  # W4: the process dies inside this tool call (1-based)
+K_STEPS = 1000  # kernel micro-benchmark: steps of the no-op loop
+K_APPEND_STEPS = 200  # kernel micro-benchmark (c): steps appending K_APPEND_BYTES each
+K_APPEND_BYTES = 2048
+
+Message = dict[str, Any]
+
+_FILLER = (
+    "The quick brown fox jumps over the lazy dog while loomflow checkpoints "
+    "its state; agents call tools, gates judge quality, and runs resume. "
+)
+
+
+def text(seed: int, nbytes: int) -> str:
+    """Deterministic ASCII text of exactly ``nbytes``, varying with ``seed``."""
+    base = f"[{seed}] "
+    reps = nbytes // len(_FILLER) + 2
+    body = (_FILLER * reps)[seed % len(_FILLER) :]
+    return (base + body)[:nbytes]
+
+
+# ---------------------------------------------------------- fake chat model
+# Messages are plain dicts: {"role", "content", "tool_calls"?, "tool_call_id"?}
+
+
+def next_turn_from_last(last_role: str, last_tool_call_id: str | None) -> int:
+    """Turn index k (0-based) the model is about to take, from the last message."""
+    if last_role == "tool" and last_tool_call_id:
+        return int(last_tool_call_id.rsplit("_", 1)[1]) + 1
+    return 0
+
+
+def fake_model_dict(messages: Sequence[Message], n_tool_turns: int, answer_bytes: int = W1_ANSWER_BYTES) -> Message:
+    """An assistant message: one tool call for turns < ``n_tool_turns``, else a text answer."""
+    last = messages[-1]
+    k = next_turn_from_last(last["role"], last.get("tool_call_id"))
+    if k < n_tool_turns:
+        return {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"name": "lookup", "args": {"q": f"query {k}"}, "id": f"call_{k}"}],
+        }
+    return {"role": "assistant", "content": text(len(messages), answer_bytes), "tool_calls": []}
+
+
+def fake_tool(call: Message, result_bytes: int = W1_TOOL_RESULT_BYTES) -> Message:
+    k = int(call["id"].rsplit("_", 1)[1])
+    maybe_crash(k)
+    return {"role": "tool", "content": text(k, result_bytes), "tool_call_id": call["id"]}
+
+
+def maybe_crash(k: int) -> None:
+    """W4: simulate a hard process death inside the tool call of turn ``BENCH_CRASH_AT``."""
+    crash_at = os.environ.get("BENCH_CRASH_AT")
+    if crash_at is not None and k == int(crash_at) - 1:
+        sys.stdout.flush()
+        os._exit(17)
+
+
+# ------------------------------------------------------------- measurement
+
+
+def rss_peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def proc_io() -> dict[str, int]:
+    """Bytes handed to write()/read() syscalls by this process (all threads)."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            k, v = line.split(":")
+            out[k.strip()] = int(v)
+    except OSError:
+        pass
+    return out
+
+
+def file_bytes(path: Path) -> int:
+    """Size of an SQLite database file plus its WAL and rollback journal, if present."""
+    total = 0
+    for cand in (path, Path(f"{path}-wal"), Path(f"{path}-journal")):
+        if cand.exists():
+            total += cand.stat().st_size
+    return total
+
+
+def json_bytes(obj: Any) -> int:
+    """Size of ``obj`` as compact JSON: the common measure of a final state on every side."""
+    return len(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def fresh_path(name: str) -> Path:
+    """A path in the scratch folder with no database (or WAL, SHM, journal) left from an earlier run."""
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    p = SCRATCH / name
+    for cand in (p, Path(f"{p}-wal"), Path(f"{p}-shm"), Path(f"{p}-journal")):
+        if cand.is_dir():
+            shutil.rmtree(cand)
+        elif cand.exists():
+            cand.unlink()
+    return p
+
+
+def summarize(xs: list[float]) -> dict[str, float]:
+    return {"n": len(xs), "median": statistics.median(xs), "min": min(xs), "max": max(xs)}
+
+
+def base_args(worker: str) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=f"{worker} benchmark worker")
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--variant", default="default")
+    ap.add_argument("--persist", default="none")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    return ap.parse_args()
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Worker -> runner channel: one JSON line prefixed with RESULT."""
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def timed_reps(run_once: Callable[[], float], reps: int, warmup: int) -> list[float]:
+    """``run_once() -> seconds`` (it times itself, so that setup is excluded)."""
+    for _ in range(warmup):
+        run_once()
+    return [run_once() for _ in range(reps)]
+
+
+def now() -> float:
+    return time.perf_counter()
