@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -120,6 +121,26 @@ def file_bytes(path: Path) -> int:
         if cand.exists():
             total += cand.stat().st_size
     return total
+
+
+def sqlite_payload_bytes(path: Path) -> dict[str, int]:
+    """Bytes of every TEXT/BLOB value stored, per table: what a store keeps, without page overhead.
+
+    Schema-agnostic, so the same count applies to the baseline's table, LangGraph's checkpoint
+    tables and loomflow's store.
+    """
+    out: dict[str, int] = {}
+    conn = sqlite3.connect(str(path))
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[2].upper() in ("TEXT", "BLOB", "")]
+            if cols:
+                total = " + ".join(f"coalesce(length({c}), 0)" for c in cols)
+                out[table] = int(conn.execute(f"SELECT coalesce(sum({total}), 0) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+    return out
 
 
 def json_bytes(obj: Any) -> int:

@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
     "replace": "loomflow.state",
     # running
     "Interpreter": "loomflow.interpreter",
-    "Limits": "loomflow.interpreter",
+    "Limits": "loomflow.limits",
     "RunResult": "loomflow.interpreter",
     "Execution": "loomflow.execution",
     "Event": "loomflow.events",
@@ -120,8 +120,9 @@ if TYPE_CHECKING:
     from loomflow.events import Event
     from loomflow.execution import Execution
     from loomflow.graph import END, Edge, Graph, Subgraph
-    from loomflow.interpreter import Interpreter, Limits, RunResult
+    from loomflow.interpreter import Interpreter, RunResult
     from loomflow.lifecycle import RunStatus
+    from loomflow.limits import Limits
     from loomflow.nodedef import FunctionNode, Node, NodeContext, Retry, node
     from loomflow.outcomes import End, Interrupt, Pause, Update
     from loomflow.state import Channel, Reducer, State, add, append, merge, replace

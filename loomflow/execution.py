@@ -24,7 +24,8 @@ from loomflow.outcomes import End, Interrupt, JournalRef, Outcome, Pause, Update
 from loomflow.state import apply_writes
 
 if TYPE_CHECKING:
-    from loomflow.interpreter import Interpreter, Limits
+    from loomflow.interpreter import Interpreter
+    from loomflow.limits import Limits
 
 __all__ = ["Execution"]
 
@@ -67,6 +68,8 @@ class Execution:
         self.fresh_answers: dict[str, Any] = {}
         self.visits = Counter(r.node_path for r in chain if r.visit == r.step and r.status != "limit")
         self.since_snapshot = _since_snapshot(chain)
+        #: active seconds spent in this run's steps (what a wall-clock budget counts; waiting is free)
+        self.elapsed = sum(r.duration for r in chain)
         self.buffer: list[StepRecord] = []
         self.interrupts: tuple[Interrupt, ...] = run.interrupts
         self.output: Any = run.output
@@ -122,6 +125,8 @@ class Execution:
             journal=self.journal,
             answers=self.answers,
             emit=self.emit,
+            budgets=self.limits.budgets,
+            elapsed=self.elapsed,
         )
         self.emit("node_started", path, step_no, {})
         started = clock.now()
@@ -306,6 +311,7 @@ class Execution:
         self.fresh_answers = {}
         await self.interp._write_step(self, rec)
         self.chain.append(rec)
+        self.elapsed += duration
         self.head = step_no
         self.next_step = step_no + 1
         if status == "ok":

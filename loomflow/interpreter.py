@@ -31,33 +31,17 @@ from loomflow.execution import _SEQ_BLOCK, Execution
 from loomflow.graph import END, Graph
 from loomflow.journal import Journal
 from loomflow.lifecycle import FINAL, Lifecycle, LifecycleMachine
+from loomflow.limits import Limits
 from loomflow.lineage import Lineage, fold_raw, load_lineage
 from loomflow.outcomes import Interrupt
 from loomflow.state import State, apply_writes
 from loomflow.trace import Trace
 
-__all__ = ["Durability", "Interpreter", "Limits", "RunResult"]
+__all__ = ["Durability", "Interpreter", "RunResult"]
 
 Durability = Literal["sync", "async", "exit"]
 _MISSING: Any = object()
 S = TypeVar("S", bound=State)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Limits:
-    """Run budgets: total steps, and visits per node path (overriding each node's ``max_visits``)."""
-
-    max_steps: int | None = None
-    max_visits: Mapping[str, int] = dataclasses.field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"max_steps": self.max_steps, "max_visits": dict(self.max_visits)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> Limits:
-        if not data:
-            return cls()
-        return cls(data.get("max_steps"), dict(data.get("max_visits") or {}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,7 +278,8 @@ class Interpreter(Generic[S]):
         await self._acquire(run_id)
         life = Lifecycle(run_id, run.status)
         self._machine.to(life, "running")
-        limits = limits or Limits.from_json(run.limits)
+        stored_limits = Limits.from_json(run.limits)
+        limits = stored_limits.raised(limits) if limits else stored_limits
         chain = lin.chain(head)
         state_values = self._state_values(lin, chain)
         first_seq = run.seq_reserved + 1

@@ -78,6 +78,8 @@ class Journal:
                 return loads(entry.result) if entry.result is not None else None
             if entry.status == "skipped":
                 raise EffectSkipped(f"call {name!r} was skipped by an operator")
+            if entry.status == "timed_out" and not idempotent:  # it may have taken effect: never repeat it
+                raise TimeoutError(entry.error or f"call {name!r} timed out")
             if entry.status == "intent" and not idempotent:
                 uid = ctx.interrupt_id(f"uncertain:{index}")
                 decision = answers.get(uid)
@@ -105,6 +107,10 @@ class Journal:
         await self.store.journal_put(intent)
         try:
             result = await fn()
+        except TimeoutError as exc:
+            error = str(exc) or f"call {name!r} timed out"
+            await self.store.journal_put(_with(intent, status="timed_out", finished=self.clock.now(), error=error))
+            raise
         except Exception as exc:
             await self.store.journal_put(_with(intent, status="failed", finished=self.clock.now(), error=repr(exc)))
             raise

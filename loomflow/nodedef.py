@@ -61,7 +61,9 @@ class NodeContext(Generic[S]):
         "_journal",
         "_results",
         "attempt",
+        "budgets",
         "clock",
+        "elapsed",
         "node_path",
         "run_id",
         "services",
@@ -84,6 +86,8 @@ class NodeContext(Generic[S]):
         journal: Journal,
         answers: Mapping[str, Any],
         emit: Callable[[str, str, int, dict[str, Any]], Any],
+        budgets: Mapping[str, float] | None = None,
+        elapsed: float = 0.0,
     ) -> None:
         self.state = state
         self.run_id = run_id
@@ -94,6 +98,10 @@ class NodeContext(Generic[S]):
         self.services = services
         self.clock = clock
         self.attempt = 1
+        #: the run's named budgets (``Limits.budgets``), e.g. ``max_iterations``
+        self.budgets: Mapping[str, float] = budgets or {}
+        #: active seconds the run spent in steps before this one
+        self.elapsed = elapsed
         self._journal = journal
         self._answers = answers
         self._emit = emit
@@ -159,6 +167,7 @@ class NodeContext(Generic[S]):
         *,
         request: Any = None,
         idempotent: bool = False,
+        index: int | None = None,
     ) -> Any:
         """Run ``call`` once across crashes, retries and resumes; return its (JSON-form) result.
 
@@ -166,9 +175,11 @@ class NodeContext(Generic[S]):
         crash, a retry or a pause) serves the recorded result. An intent with no result is re-run only
         when ``idempotent``; otherwise the run pauses with an ``uncertain_call`` interrupt.
         ``request`` describes the call; replay fails loudly if it differs from the recorded one.
+        ``index`` numbers the call explicitly, for calls started concurrently (each needs a stable number).
         """
-        index = self._calls
-        self._calls += 1
+        if index is None:
+            index = self._calls
+        self._calls = max(self._calls, index + 1)
         result = await self._journal.call(self, index, name, call, request, idempotent, self._answers)
         self._results[index] = result
         return result

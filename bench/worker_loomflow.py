@@ -1,0 +1,399 @@
+"""loomflow worker: the workloads as hand-written loomflow graphs, run by the checkpointing interpreter.
+
+Same fake model and payloads as the LangGraph and baseline workers (``common.py``). Messages are plain
+dicts in an ``append`` channel. Graph construction, store opening and table creation are outside the
+timed region (as ``compile()`` is for LangGraph); ``Interpreter.run`` / ``resume`` are inside it.
+
+persist modes (loomflow has no "off": every step is encoded to JSON and handed to a store):
+  none          MemoryStore, durability="exit" (records buffered, handed over once at the end)
+  memory        MemoryStore, durability="sync"
+  sqlite        SQLiteStore, synchronous="normal", durability="sync" (the defaults: a commit per step)
+  sqlite-full   SQLiteStore, synchronous="full", durability="sync"
+  sqlite-async  SQLiteStore, synchronous="normal", durability="async" (a commit every 64 steps)
+
+variants:
+  default       tool / model calls are plain function calls inside the node
+  journaled     each tool / sub-task call goes through ``ctx.effect(..., idempotent=True)`` (the journal)
+  session       (W2) one run that pauses at an interrupt for every user turn; each turn is one resume()
+  loop          (W2) one run whose loop makes all 200 turns in one drive
+
+workloads: w1 w2 w3 w4-prepare w4-resume rss k-steps k-append
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+import asyncio  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
+
+import loomflow  # noqa: E402
+from loomflow import (  # noqa: E402
+    END,
+    Graph,
+    Interpreter,
+    MemoryStore,
+    NodeContext,
+    Pause,
+    SQLiteStore,
+    State,
+    Update,
+    add,
+    append,
+    node,
+)
+
+T_IMPORT = time.perf_counter() - T0
+
+from common import (  # noqa: E402
+    K_APPEND_BYTES,
+    K_APPEND_STEPS,
+    K_STEPS,
+    SCRATCH,
+    W1_TOOL_TURNS,
+    W2_MSG_BYTES,
+    W2_TURNS,
+    W3_CONCURRENCY,
+    W3_FANOUT,
+    W3_RESULT_BYTES,
+    Message,
+    base_args,
+    emit,
+    fake_model_dict,
+    fake_tool,
+    file_bytes,
+    fresh_path,
+    json_bytes,
+    proc_io,
+    rss_peak_kib,
+    sqlite_payload_bytes,
+    summarize,
+    text,
+    timed_reps,
+)
+
+W1_INPUT: Message = {"role": "user", "content": "please use the lookup tool 100 times"}
+
+
+# ------------------------------------------------------------------ W1: react-100
+class ReactState(State):
+    messages: Annotated[tuple[Message, ...], append] = ()
+
+
+@node(max_visits=W1_TOOL_TURNS + 1, routes=("tool", "done"))
+async def model(ctx: NodeContext[ReactState]) -> Update:
+    msg = fake_model_dict(ctx.state.messages, W1_TOOL_TURNS)
+    return Update({"messages": [msg]}, route="tool" if msg["tool_calls"] else "done")
+
+
+@node(name="tool")
+async def plain_tool(ctx: NodeContext[ReactState]) -> Update:
+    return Update({"messages": [fake_tool(c) for c in ctx.state.messages[-1]["tool_calls"]]})
+
+
+@node(name="tool")
+async def journaled_tool(ctx: NodeContext[ReactState]) -> Update:
+    out = []
+    for c in ctx.state.messages[-1]["tool_calls"]:
+
+        async def call(c: Message = c) -> Message:
+            return fake_tool(c)
+
+        out.append(await ctx.effect("lookup", call, request=c["args"], idempotent=True))
+    return Update({"messages": out})
+
+
+def w1_graph(variant: str) -> Graph[ReactState]:
+    return Graph(
+        "react",
+        state=ReactState,
+        nodes=[model, journaled_tool if variant == "journaled" else plain_tool],
+        edges=[("model", "tool", "tool"), ("model", END, "done"), ("tool", "model")],
+        start="model",
+    )
+
+
+# ------------------------------------------------------------------ W2: long history
+class Chat(State):
+    messages: Annotated[tuple[Message, ...], append] = ()
+
+
+@node(max_visits=W2_TURNS + 1, interrupts=True)
+async def user(ctx: NodeContext[Chat]) -> Update | Pause:
+    """Session form: wait for the next user message (each turn of the session is one resume)."""
+    if not ctx.answered("message"):
+        return ctx.interrupt("message", prompt="next user message")
+    return Update({"messages": [{"role": "user", "content": ctx.answer("message")}]})
+
+
+@node(name="user", max_visits=W2_TURNS)
+async def scripted_user(ctx: NodeContext[Chat]) -> Update:
+    """Loop form: the user's turns come from a script, all in one drive."""
+    ctx.services["marks"].append(time.perf_counter())
+    turn = len(ctx.state.messages) // 2
+    return Update({"messages": [{"role": "user", "content": text(turn, W2_MSG_BYTES)}]})
+
+
+@node(routes=("next", "done"))
+async def agent(ctx: NodeContext[Chat]) -> Update:
+    """Session form: answer, then wait for the next user message (the session never ends by itself)."""
+    return Update({"messages": [fake_model_dict(ctx.state.messages, 0, W2_MSG_BYTES)]}, route="next")
+
+
+@node(name="agent", routes=("next", "done"))
+async def scripted_agent(ctx: NodeContext[Chat]) -> Update:
+    """Loop form: answer, and end the run after the last scripted turn."""
+    msg = fake_model_dict(ctx.state.messages, 0, W2_MSG_BYTES)
+    return Update({"messages": [msg]}, route="done" if len(ctx.state.messages) + 1 >= 2 * W2_TURNS else "next")
+
+
+def w2_graph(variant: str) -> Graph[Chat]:
+    if variant == "session":  # agent answers the message the run was started or resumed with
+        return Graph(
+            "chat",
+            state=Chat,
+            nodes=[agent, user],
+            edges=[("agent", "user", "next"), ("agent", END, "done"), ("user", "agent")],
+            start="agent",
+        )
+    return Graph(
+        "chat",
+        state=Chat,
+        nodes=[scripted_user, scripted_agent],
+        edges=[("user", "agent"), ("agent", "user", "next"), ("agent", END, "done")],
+        start="user",
+    )
+
+
+# ------------------------------------------------------------------ W3: fanout-50
+class Fan(State):
+    results: Annotated[tuple[Message, ...], append] = ()
+    summary: str = ""
+
+
+async def sub_task(i: int) -> Message:
+    return fake_model_dict([{"role": "user", "content": f"sub-task {i}"}], 0, W3_RESULT_BYTES)
+
+
+def fan_node(journaled: bool) -> Any:
+    @node(name="fan")
+    async def fan(ctx: NodeContext[Fan]) -> Update:
+        bound = asyncio.Semaphore(W3_CONCURRENCY)
+
+        async def one(i: int) -> Message:
+            async with bound:
+                if journaled:
+                    return await ctx.effect("model", lambda: sub_task(i), request={"i": i}, idempotent=True)  # type: ignore[no-any-return]
+                return await sub_task(i)
+
+        results = await asyncio.gather(*(one(i) for i in range(W3_FANOUT)))
+        return Update({"results": results})
+
+    return fan
+
+
+@node
+async def reduce(ctx: NodeContext[Fan]) -> Update:
+    return Update({"summary": f"reduced {len(ctx.state.results)}"})
+
+
+def w3_graph(variant: str) -> Graph[Fan]:
+    return Graph(
+        "fanout",
+        state=Fan,
+        nodes=[fan_node(variant == "journaled"), reduce],
+        edges=[("fan", "reduce"), ("reduce", END)],
+        start="fan",
+    )
+
+
+# ------------------------------------------------------------------ kernel micro-benchmarks
+class Tick(State):
+    n: Annotated[int, add] = 0
+
+
+@node(max_visits=K_STEPS, routes=("again", "done"))
+async def tick(ctx: NodeContext[Tick]) -> Update:
+    return Update({"n": 1}, route="again" if ctx.state.n + 1 < K_STEPS else "done")
+
+
+class Log(State):
+    log: Annotated[tuple[str, ...], append] = ()
+
+
+@node(max_visits=K_APPEND_STEPS, routes=("again", "done"))
+async def grow(ctx: NodeContext[Log]) -> Update:
+    i = len(ctx.state.log)
+    return Update({"log": [text(i, K_APPEND_BYTES)]}, route="again" if i + 1 < K_APPEND_STEPS else "done")
+
+
+def loop_graph(name: str, state: type[State], step: Any) -> Graph[Any]:
+    return Graph(
+        name, state=state, nodes=[step], edges=[(step.name, step.name, "again"), (step.name, END, "done")], start=step.name
+    )
+
+
+# ------------------------------------------------------------------ helpers
+def open_store(persist: str, path: Path) -> MemoryStore | SQLiteStore:
+    if persist in ("none", "memory"):
+        return MemoryStore()
+    return SQLiteStore(path, synchronous="full" if persist == "sqlite-full" else "normal")
+
+
+def interpreter(graph: Graph[Any], persist: str, path: Path, **kwargs: Any) -> Interpreter[Any]:
+    durability = {"none": "exit", "sqlite-async": "async"}.get(persist, "sync")
+    return Interpreter(graph, store=open_store(persist, path), durability=durability, **kwargs)  # type: ignore[arg-type]
+
+
+async def close(interp: Interpreter[Any]) -> None:
+    # Interpreter._reserve_later schedules fire-and-forget store updates (event seq reservations); a run
+    # whose nodes never really await returns before they ran, so let them run before closing the store.
+    await asyncio.sleep(0)
+    await interp.store.close()
+
+
+def timed_run(graph: Graph[Any], persist: str, name: str, inp: dict[str, Any], check: Any = None) -> float:
+    async def go() -> float:
+        interp = interpreter(graph, persist, fresh_path(name))
+        t = time.perf_counter()
+        result = await interp.run(inp)
+        dt = time.perf_counter() - t
+        assert result.status == "completed", (result.status, result.error)
+        if check is not None:
+            check(result.state)
+        await close(interp)
+        return dt
+
+    return asyncio.run(go())
+
+
+def check_w1(state: ReactState) -> None:
+    assert len(state.messages) == 2 * W1_TOOL_TURNS + 2, len(state.messages)
+
+
+def check_w3(state: Fan) -> None:
+    assert len(state.results) == W3_FANOUT and state.summary == f"reduced {W3_FANOUT}"
+
+
+def check_k_steps(state: Tick) -> None:
+    assert state.n == K_STEPS, state.n
+
+
+# ------------------------------------------------------------------ W2, k-append
+async def w2_session(persist: str, path: Path, res: dict[str, Any]) -> dict[str, Any]:
+    interp = interpreter(w2_graph("session"), persist, path)
+    per_turn = []
+    t = time.perf_counter()
+    result = await interp.run({"messages": [{"role": "user", "content": text(0, W2_MSG_BYTES)}]}, run_id="t2")
+    per_turn.append(time.perf_counter() - t)
+    for turn in range(1, W2_TURNS):
+        t = time.perf_counter()
+        result = await interp.resume("t2", value=text(turn, W2_MSG_BYTES))
+        per_turn.append(time.perf_counter() - t)
+        assert result.status == "interrupted", (result.status, result.error)
+    res["per_turn"] = per_turn
+    await close(interp)
+    return result.state.values()
+
+
+async def w2_loop(persist: str, path: Path, res: dict[str, Any]) -> dict[str, Any]:
+    marks: list[float] = []
+    interp = interpreter(w2_graph("loop"), persist, path, services={"marks": marks})
+    result = await interp.run({}, run_id="t2")
+    end = time.perf_counter()
+    assert result.status == "completed", (result.status, result.error)
+    res["per_turn"] = [b - a for a, b in zip(marks, [*marks[1:], end], strict=True)]
+    await close(interp)
+    return result.state.values()
+
+
+async def k_append(persist: str, path: Path, res: dict[str, Any]) -> dict[str, Any]:
+    interp = interpreter(loop_graph("append", Log, grow), persist, path)
+    result = await interp.run({})
+    assert result.status == "completed" and len(result.state.log) == K_APPEND_STEPS
+    await close(interp)
+    return result.state.values()
+
+
+# ------------------------------------------------------------------ W4
+async def w4_prepare(persist: str) -> None:
+    interp = interpreter(w1_graph("default"), persist, fresh_path("lf-w4.db"))
+    await interp.run({"messages": [W1_INPUT]}, run_id="w4")  # exits inside the tool call (BENCH_CRASH_AT)
+
+
+async def w4_resume(persist: str, res: dict[str, Any]) -> None:
+    t = time.perf_counter()
+    interp = interpreter(w1_graph("default"), persist, SCRATCH / "lf-w4.db")
+    t1 = time.perf_counter()
+    state = await interp.state("w4")
+    res["t_load"] = time.perf_counter() - t1
+    res["resumed_with_messages"] = len(state.messages)
+    t2 = time.perf_counter()
+    result = await interp.resume("w4")
+    res["t_continue"] = time.perf_counter() - t2
+    res["t_resume_total"] = time.perf_counter() - t
+    assert result.status == "completed", (result.status, result.error)
+    res["final_messages"] = len(result.state.messages)
+    check_w1(result.state)
+    await close(interp)
+
+
+# ------------------------------------------------------------------ main
+def main() -> None:
+    a = base_args("loomflow")
+    res: dict[str, Any] = {
+        "side": "loomflow",
+        "variant": a.variant,
+        "workload": a.workload,
+        "persist": a.persist,
+        "t_import": T_IMPORT,
+        "version": loomflow.__version__,
+    }
+    w1_in = {"messages": [W1_INPUT]}
+    if a.workload in ("w1", "w3", "k-steps"):
+        graph, inp, check = {
+            "w1": (w1_graph(a.variant), w1_in, check_w1),
+            "w3": (w3_graph(a.variant), {}, check_w3),
+            "k-steps": (loop_graph("ticks", Tick, tick), {}, check_k_steps),
+        }[a.workload]
+        name = f"lf-{a.workload}.db"
+        res["times"] = timed_reps(lambda: timed_run(graph, a.persist, name, inp, check), a.reps, a.warmup)
+        res["summary"] = summarize(res["times"])
+
+    elif a.workload == "rss":
+        rss0 = rss_peak_kib()
+        timed_run(w1_graph("default"), a.persist, "lf-rss.db", w1_in, check_w1)
+        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
+
+    elif a.workload in ("w2", "k-append"):
+        path = fresh_path(f"lf-{a.workload}.db")
+        io0 = proc_io()
+        t = time.perf_counter()
+        if a.workload == "k-append":
+            final = asyncio.run(k_append(a.persist, path, res))
+        else:
+            final = asyncio.run((w2_session if a.variant == "session" else w2_loop)(a.persist, path, res))
+        res["total"] = time.perf_counter() - t
+        io1 = proc_io()
+        res["db_bytes"] = file_bytes(path)
+        res["row_bytes_by_table"] = sqlite_payload_bytes(path)
+        res["row_bytes"] = sum(res["row_bytes_by_table"].values())
+        res["state_bytes"] = json_bytes(final)
+        res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+
+    elif a.workload == "w4-prepare":
+        asyncio.run(w4_prepare(a.persist))
+        raise SystemExit("expected to crash")
+
+    elif a.workload == "w4-resume":
+        asyncio.run(w4_resume(a.persist, res))
+
+    else:
+        raise SystemExit(f"unknown workload {a.workload!r}")
+    emit(res)
+
+
+if __name__ == "__main__":
+    main()

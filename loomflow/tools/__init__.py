@@ -1,0 +1,8 @@
+"""Tools: the ``@tool`` decorator and the registry the dispatch node reads."""
+
+from __future__ import annotations
+
+from loomflow.tools.registry import ToolRegistry
+from loomflow.tools.tool import Tool, ToolArgumentError, tool
+
+__all__ = ["Tool", "ToolArgumentError", "ToolRegistry", "tool"]

@@ -1,0 +1,196 @@
+"""``@tool``: a Python function the model can call, with a schema from its signature and docstring.
+
+    @tool(description="Search documentation", read_only=True)
+    async def search_docs(query: str, limit: int = 5) -> str:
+        ...
+
+Arguments are validated with pydantic before the call; a sync function runs in a worker thread so it
+never blocks the event loop; a ``timeout`` turns a slow call into an error result the model sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from loomflow.messages import ToolSpec
+
+__all__ = ["Tool", "ToolArgumentError", "tool"]
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class ToolArgumentError(ValueError):
+    """The model's arguments do not fit the tool's schema; the message is shown to the model."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Tool:
+    """A callable tool and the facts governance and dispatch need about it."""
+
+    name: str
+    description: str
+    fn: Callable[..., Any]
+    args_model: type[BaseModel]
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    parallel_safe: bool = True
+    timeout: float | None = None
+    require_approval: bool = False
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"tool name {self.name!r} must match {_NAME.pattern} (providers require it)")
+        if self.read_only and self.destructive:
+            raise ValueError(f"tool {self.name!r} cannot be both read_only and destructive")
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
+
+    def validate(self, arguments: dict[str, Any]) -> BaseModel:
+        try:
+            return self.args_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            raise ToolArgumentError(f"invalid arguments for tool {self.name!r}: {problems}") from None
+
+    async def invoke(self, arguments: dict[str, Any]) -> str:
+        """Validate, call (in a thread if sync), and render the result as text."""
+        args = self.validate(arguments)
+        kwargs = {name: getattr(args, name) for name in type(args).model_fields}
+        if inspect.iscoroutinefunction(self.fn):
+            call: Awaitable[Any] = self.fn(**kwargs)
+        else:
+            call = asyncio.to_thread(self.fn, **kwargs)
+        result = await (asyncio.wait_for(call, self.timeout) if self.timeout is not None else call)
+        return render_result(result)
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        """Call the underlying function directly (for tests and reuse), without validation."""
+        result = self.fn(**kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+
+def render_result(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, BaseModel):
+        return result.model_dump_json()
+    try:
+        return json.dumps(result, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(result)
+
+
+def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """The summary and the per-argument descriptions of a Google- or Sphinx-style docstring."""
+    doc = inspect.getdoc(fn) or ""
+    summary = doc.split("\n\n", 1)[0].strip()
+    params: dict[str, str] = {}
+    in_args = False
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if stripped.lower() in ("args:", "arguments:", "parameters:"):
+            in_args = True
+            continue
+        sphinx = re.match(r":param\s+(\w+):\s*(.*)", stripped)
+        if sphinx:
+            params[sphinx.group(1)] = sphinx.group(2)
+            continue
+        if in_args:
+            m = re.match(r"(\w+)(?:\s*\([^)]*\))?:\s*(.*)", stripped)
+            if m and line.startswith((" ", "\t")):
+                params[m.group(1)] = m.group(2)
+            elif stripped and not line.startswith((" ", "\t")):
+                in_args = False
+    return summary, params
+
+
+def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
+    hints = get_type_hints(fn)
+    fields: dict[str, Any] = {}
+    for pname, param in inspect.signature(fn).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"tool {name!r}: *args/**kwargs cannot be described to a model; name each argument")
+        annotation = hints.get(pname, Any)
+        default = param.default if param.default is not param.empty else ...
+        from pydantic import Field
+
+        fields[pname] = (annotation, Field(default, description=docs.get(pname)))
+    model: type[BaseModel] = create_model(f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
+    return model
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+    parallel_safe: bool = True,
+    timeout: float | None = None,
+    require_approval: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+    parallel_safe: bool = True,
+    timeout: float | None = None,
+    require_approval: bool = False,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a tool from a function (sync or async); usable bare or with options.
+
+    ``read_only`` tools are safe to repeat and never need approval; ``destructive`` marks an effect that
+    cannot be undone; ``idempotent`` lets a call interrupted by a crash be re-run automatically;
+    ``parallel_safe=False`` makes the tool run alone; ``require_approval`` pauses the run for a human
+    decision before each call.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Tool:
+        tool_name = name or f.__name__
+        summary, docs = _docstring(f)
+        desc = description or summary
+        if not desc:
+            raise ValueError(f"tool {tool_name!r} needs a description: pass description= or write a docstring")
+        return Tool(
+            name=tool_name,
+            description=desc,
+            fn=f,
+            args_model=_args_model(f, tool_name, docs),
+            read_only=read_only,
+            destructive=destructive,
+            idempotent=idempotent or read_only,
+            parallel_safe=parallel_safe,
+            timeout=timeout,
+            require_approval=require_approval,
+        )
+
+    return wrap(fn) if fn is not None else wrap

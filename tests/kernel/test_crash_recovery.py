@@ -1,0 +1,314 @@
+"""Crash recovery with real processes and a real SQLite file.
+
+A worker process (``crash_worker.py``) runs a 30-step graph whose every step appends ``step-<k>`` to a
+file through the journal (a non-idempotent effect) and writes an ``add`` counter and an ``append`` log.
+The test SIGKILLs it at chosen points (between steps, inside the effect before or after its write, at
+random sub-millisecond offsets after a progress line) and resumes the run from fresh processes until
+it completes. Then: the state equals an uninterrupted run's, every effect happened exactly once, and a
+kill that landed mid-call surfaced as an ``uncertain_call`` interrupt that the test answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.util
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from loomflow import Interpreter, SQLiteStore
+
+
+def _load_worker() -> ModuleType:
+    # Registered before running it: its State classes resolve their annotations through sys.modules.
+    if "crash_worker" in sys.modules:
+        return sys.modules["crash_worker"]
+    spec = importlib.util.spec_from_file_location("crash_worker", Path(__file__).with_name("crash_worker.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["crash_worker"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cw = _load_worker()
+RUN = "crash-run"
+STEPS: int = cw.STEPS
+
+
+@dataclasses.dataclass(frozen=True)
+class Kill:
+    """SIGKILL the worker ``delay`` seconds after it prints ``after`` (e.g. ``"call 7"``)."""
+
+    after: str
+    delay: float = 0.0
+
+    @property
+    def step(self) -> int:
+        return int(self.after.split()[1])
+
+
+@dataclasses.dataclass
+class Recovery:
+    result: dict[str, Any]
+    #: (step, copies of its line in the file when the interrupt was seen, the answer given)
+    uncertain: list[tuple[int, int, str]]
+    kills: int
+    workers: int
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The final state of the same graph run once without interruption."""
+    where = tmp_path_factory.mktemp("reference")
+    result = cw.Worker(where / "run.db", RUN, where / "effects.txt", "go").result()
+    assert result["status"] == "completed"
+    assert result["values"]["count"] == STEPS
+    values: dict[str, Any] = result["values"]
+    return values
+
+
+def paths(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "run.db", tmp_path / "effects.txt"
+
+
+def copies(path: Path) -> Counter[int]:
+    """How often each step's line appears in an effects (or calls) file."""
+    if not path.exists():
+        return Counter()
+    return Counter(int(line.removeprefix("step-")) for line in path.read_text().splitlines())
+
+
+def calls(effects: Path) -> Counter[int]:
+    return copies(Path(f"{effects}.calls"))
+
+
+def recover(
+    tmp_path: Path,
+    kills: list[Kill],
+    answer: dict[int, str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> Recovery:
+    """Run the graph in worker processes, killing each at the next planned point, until it completes.
+
+    ``answer`` decides an ``uncertain_call`` interrupt by step ("retry" or "skip"); before answering,
+    the test records whether the uncertain call's line had reached the file.
+    """
+    db, effects = paths(tmp_path)
+    pending = list(kills)
+    mode, uncertain, killed, workers = "go", [], 0, 0
+    for _ in range(4 * len(kills) + 10):
+        worker = cw.Worker(db, RUN, effects, mode, *extra)
+        workers += 1
+        mode = "go"
+        target = pending[0] if pending else None
+        if target is not None and any(line == target.after for line in worker.lines()):
+            if target.delay:
+                # time.sleep has ~0.1 ms resolution: enough to land inside a 5 ms effect or past it
+                time.sleep(target.delay)
+            worker.kill()
+            pending.pop(0)
+            killed += 1
+            continue
+        result = worker.result()
+        if result["status"] == "completed":
+            return Recovery(result, uncertain, killed, workers)
+        assert result["status"] == "interrupted", result
+        (intr,) = result["interrupts"]
+        assert intr["kind"] == "uncertain_call", intr
+        assert intr["payload"]["name"] == "append", intr
+        assert intr["allowed"] == ["retry", "skip"]
+        step = int(intr["payload"]["request"]["line"].removeprefix("step-"))
+        before = copies(effects)[step]
+        assert before in (0, 1), f"step {step}'s line is in the file {before} times before any retry"
+        assert answer is not None and step in answer, f"unexpected uncertain call at step {step}"
+        mode = answer[step]
+        uncertain.append((step, before, mode))
+        # a kill inside the answered call itself is a different story (see test_killed_retry_asks_again)
+        pending = [k for k in pending if k.step > step]
+    raise AssertionError(f"the run did not complete after {workers} workers")
+
+
+def expected_copies(uncertain: list[tuple[int, int, str]]) -> dict[int, int]:
+    want = dict.fromkeys(range(1, STEPS + 1), 1)
+    for step, before, decision in uncertain:
+        want[step] = before + (1 if decision == "retry" else 0)
+    return want
+
+
+def check_history(tmp_path: Path, final: dict[str, Any], uncertain: list[tuple[int, int, str]]) -> None:
+    """Every step number appears once; each k's log line was committed by exactly one ``ok`` step; the
+    stored state (folded from the deltas) is the one the last worker returned."""
+
+    async def read() -> tuple[list[Any], dict[str, Any], str]:
+        db, _ = paths(tmp_path)
+        store = SQLiteStore(db)
+        interp = Interpreter(cw.inspection_graph(), store=store)
+        try:
+            history = await interp.history(RUN)
+            state = (await interp.state(RUN)).values()
+            status = (await interp.get_run(RUN)).status
+            assert await store.lease(RUN) is None, "a completed run still holds its lease"
+        finally:
+            await store.close()
+        return history, state, status
+
+    history, state, status = asyncio.run(read())
+    assert status == "completed"
+    numbers = [r.step for r in history]
+    assert numbers == list(range(1, len(history) + 1)), numbers
+    assert [r.parent_step for r in history] == [None, *numbers[:-1]]
+    committed = [line for r in history if r.status == "ok" for line in cw.loads(r.writes)["log"]]
+    assert committed == [f"step-{k}" for k in range(1, STEPS + 1)]
+    assert sorted(r.visit for r in history if r.status == "interrupted") == sorted(s for s, _, _ in uncertain)
+    assert {k: list(v) if isinstance(v, tuple) else v for k, v in state.items()} == final["values"]
+
+
+def finish_checks(tmp_path: Path, rec: Recovery, reference: dict[str, Any]) -> None:
+    _, effects = paths(tmp_path)
+    skipped = sorted(step for step, _, decision in rec.uncertain if decision == "skip")
+    assert rec.result["values"] == {**reference, "skipped": skipped}
+    assert dict(copies(effects)) == {k: n for k, n in expected_copies(rec.uncertain).items() if n}
+    retried = {step for step, _, decision in rec.uncertain if decision == "retry"}
+    # the function ran once per step, plus once more for each call a human chose to retry
+    assert dict(calls(effects)) == {k: 2 if k in retried else 1 for k in range(1, STEPS + 1)}
+    check_history(tmp_path, rec.result, rec.uncertain)
+
+
+# ---------------------------------------------------------------------- deterministic kill points
+def test_kill_between_steps_resumes_at_once_without_repeating(tmp_path: Path, reference: dict[str, Any]) -> None:
+    db, effects = paths(tmp_path)
+    worker = cw.Worker(db, RUN, effects, "go", "--stop-after", "10")
+    worker.wait_for("committed 10")
+    worker.kill()
+
+    lease = asyncio.run(SQLiteStore(db).lease(RUN))
+    assert lease is not None, "the killed worker never released its lease"
+    owner, expires = lease
+    assert owner.split(":")[1] == str(worker.proc.pid)
+    # an hour-long lease held by a dead process: the resume below succeeds only because the kernel
+    # sees that pid is gone, not because the lease ran out
+    assert expires > time.time() + 600
+
+    result = cw.Worker(db, RUN, effects, "go").result()
+    assert result["status"] == "completed"
+    rec = Recovery(result, [], 1, 2)
+    finish_checks(tmp_path, rec, reference)
+
+
+def test_kill_mid_call_before_its_write_then_retry(tmp_path: Path, reference: dict[str, Any]) -> None:
+    rec = recover(tmp_path, [Kill("call 7")], {7: "retry"}, extra=("--hang", "7:before"))
+    assert rec.kills == 1
+    assert rec.uncertain == [(7, 0, "retry")]
+    finish_checks(tmp_path, rec, reference)
+    _, effects = paths(tmp_path)
+    assert copies(effects)[7] == 1
+
+
+def test_kill_mid_call_after_its_write_then_skip(tmp_path: Path, reference: dict[str, Any]) -> None:
+    rec = recover(tmp_path, [Kill("wrote 7")], {7: "skip"}, extra=("--hang", "7:after"))
+    assert rec.uncertain == [(7, 1, "skip")]
+    finish_checks(tmp_path, rec, reference)
+    assert rec.result["values"]["skipped"] == [7]
+
+
+def test_kill_mid_call_after_its_write_then_retry_repeats_it(tmp_path: Path, reference: dict[str, Any]) -> None:
+    """The one case an effect may happen twice: a human explicitly retried a call that had happened."""
+    rec = recover(tmp_path, [Kill("wrote 7")], {7: "retry"}, extra=("--hang", "7:after"))
+    assert rec.uncertain == [(7, 1, "retry")]
+    finish_checks(tmp_path, rec, reference)
+    _, effects = paths(tmp_path)
+    assert copies(effects)[7] == 2
+
+
+def test_kill_mid_call_before_its_write_then_skip(tmp_path: Path, reference: dict[str, Any]) -> None:
+    rec = recover(tmp_path, [Kill("call 12")], {12: "skip"}, extra=("--hang", "12:before"))
+    assert rec.uncertain == [(12, 0, "skip")]
+    finish_checks(tmp_path, rec, reference)
+    _, effects = paths(tmp_path)
+    assert 12 not in copies(effects)
+
+
+def test_idempotent_call_killed_mid_call_is_rerun_without_asking(tmp_path: Path, reference: dict[str, Any]) -> None:
+    db, effects = paths(tmp_path)
+    worker = cw.Worker(db, RUN, effects, "go", "--idempotent", "--hang", "7:after")
+    worker.wait_for("wrote 7")
+    worker.kill()
+    result = cw.Worker(db, RUN, effects, "go", "--idempotent").result()
+    assert result["status"] == "completed"
+    assert result["interrupts"] == []
+    assert result["values"] == reference
+    assert calls(effects)[7] == 2  # re-run automatically ...
+    assert dict(copies(effects)) == dict.fromkeys(range(1, STEPS + 1), 1)  # ... and, being idempotent, once
+    check_history(tmp_path, result, [])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "kernel bug: an operator's 'retry' for an uncertain call stays in run.answers, so when the retried "
+        "call is itself cut off mid-call, the next resume re-runs it again without asking (journal.py)"
+    ),
+)
+def test_killed_retry_asks_again(tmp_path: Path) -> None:
+    db, effects = paths(tmp_path)
+    first = cw.Worker(db, RUN, effects, "go", "--hang", "7:before")
+    first.wait_for("call 7")
+    first.kill()
+    asked = cw.Worker(db, RUN, effects, "go").result()
+    assert asked["interrupts"][0]["kind"] == "uncertain_call"
+
+    retried = cw.Worker(db, RUN, effects, "retry", "--hang", "7:after")
+    retried.wait_for("wrote 7")  # the retried call took effect; its result never reached the journal
+    retried.kill()
+    assert copies(effects)[7] == 1
+
+    again = cw.Worker(db, RUN, effects, "go").result()
+    assert calls(effects)[7] == 2, "the call ran a third time although nobody answered 'retry' for this attempt"
+    assert again["status"] == "interrupted"
+    assert again["interrupts"][0]["kind"] == "uncertain_call"
+
+
+# ---------------------------------------------------------------------- many kill points, by seed
+def schedule(seed: int) -> tuple[list[Kill], dict[int, str]]:
+    """Three kills at increasing steps, each after a random progress line plus a random offset of up
+    to 3 ms (every fourth step's effect sleeps 5 ms before and after its write, so some kills land
+    mid-call, before or after the write); and the answer this seed gives to any uncertain call."""
+    rng = random.Random(seed)
+    steps = sorted(rng.sample(range(2, STEPS - 1), 3))
+    kills = []
+    for step in steps:
+        kind = rng.choice(["begin", "call", "call", "wrote", "wrote", "committed"])
+        delay = rng.choice([0.0, rng.uniform(0.0, 0.003)])
+        kills.append(Kill(f"{kind} {step}", delay))
+    decision = rng.choice(["retry", "skip"])
+    return kills, dict.fromkeys(range(1, STEPS + 1), decision)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_kills_recover_exactly_once(tmp_path: Path, reference: dict[str, Any], seed: int) -> None:
+    kills, answers = schedule(seed)
+    rec = recover(tmp_path, kills, answers, extra=("--slow-every", "4"))
+    assert rec.kills >= 1
+    finish_checks(tmp_path, rec, reference)
+
+
+@pytest.mark.parametrize("seed", [100, 101])
+def test_random_kills_of_an_idempotent_effect_never_ask(
+    tmp_path: Path, reference: dict[str, Any], seed: int
+) -> None:
+    kills, _ = schedule(seed)
+    rec = recover(tmp_path, kills, None, extra=("--slow-every", "4", "--idempotent"))
+    assert rec.uncertain == []
+    _, effects = paths(tmp_path)
+    assert rec.result["values"] == reference
+    assert dict(copies(effects)) == dict.fromkeys(range(1, STEPS + 1), 1)
+    check_history(tmp_path, rec.result, [])
+
