@@ -231,7 +231,11 @@ async def grow(ctx: NodeContext[Log]) -> Update:
 
 def loop_graph(name: str, state: type[State], step: Any) -> Graph[Any]:
     return Graph(
-        name, state=state, nodes=[step], edges=[(step.name, step.name, "again"), (step.name, END, "done")], start=step.name
+        name,
+        state=state,
+        nodes=[step],
+        edges=[(step.name, step.name, "again"), (step.name, END, "done")],
+        start=step.name,
     )
 
 
@@ -274,7 +278,8 @@ def check_w1(state: ReactState) -> None:
 
 
 def check_w3(state: Fan) -> None:
-    assert len(state.results) == W3_FANOUT and state.summary == f"reduced {W3_FANOUT}"
+    assert len(state.results) == W3_FANOUT, len(state.results)
+    assert state.summary == f"reduced {W3_FANOUT}", state.summary
 
 
 def check_k_steps(state: Tick) -> None:
@@ -312,7 +317,8 @@ async def w2_loop(persist: str, path: Path, res: dict[str, Any]) -> dict[str, An
 async def k_append(persist: str, path: Path, res: dict[str, Any]) -> dict[str, Any]:
     interp = interpreter(loop_graph("append", Log, grow), persist, path)
     result = await interp.run({})
-    assert result.status == "completed" and len(result.state.log) == K_APPEND_STEPS
+    assert result.status == "completed", (result.status, result.error)
+    assert len(result.state.log) == K_APPEND_STEPS, len(result.state.log)
     await close(interp)
     return result.state.values()
 

@@ -45,21 +45,35 @@ STEPS: int = cw.STEPS
 
 @dataclasses.dataclass(frozen=True)
 class Kill:
-    """SIGKILL the worker ``delay`` seconds after it prints ``after`` (e.g. ``"call 7"``)."""
+    """SIGKILL the worker ``delay`` seconds after it prints ``after`` (e.g. ``"call 7"``).
+
+    ``flags`` go to the worker meant to be killed (e.g. ``("--hang", "7:before")``), not to the ones
+    that resume after it.
+    """
 
     after: str
     delay: float = 0.0
+    flags: tuple[str, ...] = ()
 
     @property
     def step(self) -> int:
         return int(self.after.split()[1])
 
 
+@dataclasses.dataclass(frozen=True)
+class Uncertain:
+    """An ``uncertain_call`` interrupt the test saw, what the files held then, and its answer."""
+
+    step: int
+    lines: int  # copies of the step's line in the effects file: did the cut-off call take effect?
+    calls: int  # times the effect function had started (0: the kill came between intent and call)
+    decision: str
+
+
 @dataclasses.dataclass
 class Recovery:
     result: dict[str, Any]
-    #: (step, copies of its line in the file when the interrupt was seen, the answer given)
-    uncertain: list[tuple[int, int, str]]
+    uncertain: list[Uncertain]
     kills: int
     workers: int
 
@@ -103,12 +117,13 @@ def recover(
     """
     db, effects = paths(tmp_path)
     pending = list(kills)
-    mode, uncertain, killed, workers = "go", [], 0, 0
+    mode, killed, workers = "go", 0, 0
+    uncertain: list[Uncertain] = []
     for _ in range(4 * len(kills) + 10):
-        worker = cw.Worker(db, RUN, effects, mode, *extra)
+        target = pending[0] if pending else None
+        worker = cw.Worker(db, RUN, effects, mode, *extra, *(target.flags if target else ()))
         workers += 1
         mode = "go"
-        target = pending[0] if pending else None
         if target is not None and any(line == target.after for line in worker.lines()):
             if target.delay:
                 # time.sleep has ~0.1 ms resolution: enough to land inside a 5 ms effect or past it
@@ -126,24 +141,28 @@ def recover(
         assert intr["payload"]["name"] == "append", intr
         assert intr["allowed"] == ["retry", "skip"]
         step = int(intr["payload"]["request"]["line"].removeprefix("step-"))
-        before = copies(effects)[step]
-        assert before in (0, 1), f"step {step}'s line is in the file {before} times before any retry"
+        seen = Uncertain(step, copies(effects)[step], calls(effects)[step], "")
+        assert seen.lines in (0, 1), f"step {step}'s line is in the file {seen.lines} times before any retry"
+        assert seen.calls in (0, 1), f"step {step}'s effect started {seen.calls} times before any retry"
+        assert seen.lines <= seen.calls
         assert answer is not None and step in answer, f"unexpected uncertain call at step {step}"
         mode = answer[step]
-        uncertain.append((step, before, mode))
+        uncertain.append(dataclasses.replace(seen, decision=mode))
         # a kill inside the answered call itself is a different story (see test_killed_retry_asks_again)
         pending = [k for k in pending if k.step > step]
     raise AssertionError(f"the run did not complete after {workers} workers")
 
 
-def expected_copies(uncertain: list[tuple[int, int, str]]) -> dict[int, int]:
+def expected(uncertain: list[Uncertain], field: str) -> dict[int, int]:
+    """Copies of each step's line (``lines``) or starts of its effect (``calls``) after recovery: one,
+    except for an uncertain call: what it had done when cut off, plus one if a human chose retry."""
     want = dict.fromkeys(range(1, STEPS + 1), 1)
-    for step, before, decision in uncertain:
-        want[step] = before + (1 if decision == "retry" else 0)
-    return want
+    for u in uncertain:
+        want[u.step] = getattr(u, field) + (1 if u.decision == "retry" else 0)
+    return {k: n for k, n in want.items() if n}
 
 
-def check_history(tmp_path: Path, final: dict[str, Any], uncertain: list[tuple[int, int, str]]) -> None:
+def check_history(tmp_path: Path, final: dict[str, Any], uncertain: list[Uncertain]) -> None:
     """Every step number appears once; each k's log line was committed by exactly one ``ok`` step; the
     stored state (folded from the deltas) is the one the last worker returned."""
 
@@ -167,18 +186,17 @@ def check_history(tmp_path: Path, final: dict[str, Any], uncertain: list[tuple[i
     assert [r.parent_step for r in history] == [None, *numbers[:-1]]
     committed = [line for r in history if r.status == "ok" for line in cw.loads(r.writes)["log"]]
     assert committed == [f"step-{k}" for k in range(1, STEPS + 1)]
-    assert sorted(r.visit for r in history if r.status == "interrupted") == sorted(s for s, _, _ in uncertain)
+    asked = [i.payload["request"]["line"] for r in history if r.status == "interrupted" for i in r.interrupts]
+    assert asked == [f"step-{u.step}" for u in uncertain]
     assert {k: list(v) if isinstance(v, tuple) else v for k, v in state.items()} == final["values"]
 
 
 def finish_checks(tmp_path: Path, rec: Recovery, reference: dict[str, Any]) -> None:
     _, effects = paths(tmp_path)
-    skipped = sorted(step for step, _, decision in rec.uncertain if decision == "skip")
+    skipped = sorted(u.step for u in rec.uncertain if u.decision == "skip")
     assert rec.result["values"] == {**reference, "skipped": skipped}
-    assert dict(copies(effects)) == {k: n for k, n in expected_copies(rec.uncertain).items() if n}
-    retried = {step for step, _, decision in rec.uncertain if decision == "retry"}
-    # the function ran once per step, plus once more for each call a human chose to retry
-    assert dict(calls(effects)) == {k: 2 if k in retried else 1 for k in range(1, STEPS + 1)}
+    assert dict(copies(effects)) == expected(rec.uncertain, "lines")
+    assert dict(calls(effects)) == expected(rec.uncertain, "calls")
     check_history(tmp_path, rec.result, rec.uncertain)
 
 
@@ -204,33 +222,33 @@ def test_kill_between_steps_resumes_at_once_without_repeating(tmp_path: Path, re
 
 
 def test_kill_mid_call_before_its_write_then_retry(tmp_path: Path, reference: dict[str, Any]) -> None:
-    rec = recover(tmp_path, [Kill("call 7")], {7: "retry"}, extra=("--hang", "7:before"))
+    rec = recover(tmp_path, [Kill("call 7", flags=("--hang", "7:before"))], {7: "retry"})
     assert rec.kills == 1
-    assert rec.uncertain == [(7, 0, "retry")]
+    assert rec.uncertain == [Uncertain(7, lines=0, calls=1, decision="retry")]
     finish_checks(tmp_path, rec, reference)
     _, effects = paths(tmp_path)
     assert copies(effects)[7] == 1
 
 
 def test_kill_mid_call_after_its_write_then_skip(tmp_path: Path, reference: dict[str, Any]) -> None:
-    rec = recover(tmp_path, [Kill("wrote 7")], {7: "skip"}, extra=("--hang", "7:after"))
-    assert rec.uncertain == [(7, 1, "skip")]
+    rec = recover(tmp_path, [Kill("wrote 7", flags=("--hang", "7:after"))], {7: "skip"})
+    assert rec.uncertain == [Uncertain(7, lines=1, calls=1, decision="skip")]
     finish_checks(tmp_path, rec, reference)
     assert rec.result["values"]["skipped"] == [7]
 
 
 def test_kill_mid_call_after_its_write_then_retry_repeats_it(tmp_path: Path, reference: dict[str, Any]) -> None:
     """The one case an effect may happen twice: a human explicitly retried a call that had happened."""
-    rec = recover(tmp_path, [Kill("wrote 7")], {7: "retry"}, extra=("--hang", "7:after"))
-    assert rec.uncertain == [(7, 1, "retry")]
+    rec = recover(tmp_path, [Kill("wrote 7", flags=("--hang", "7:after"))], {7: "retry"})
+    assert rec.uncertain == [Uncertain(7, lines=1, calls=1, decision="retry")]
     finish_checks(tmp_path, rec, reference)
     _, effects = paths(tmp_path)
     assert copies(effects)[7] == 2
 
 
 def test_kill_mid_call_before_its_write_then_skip(tmp_path: Path, reference: dict[str, Any]) -> None:
-    rec = recover(tmp_path, [Kill("call 12")], {12: "skip"}, extra=("--hang", "12:before"))
-    assert rec.uncertain == [(12, 0, "skip")]
+    rec = recover(tmp_path, [Kill("call 12", flags=("--hang", "12:before"))], {12: "skip"})
+    assert rec.uncertain == [Uncertain(12, lines=0, calls=1, decision="skip")]
     finish_checks(tmp_path, rec, reference)
     _, effects = paths(tmp_path)
     assert 12 not in copies(effects)

@@ -1,0 +1,196 @@
+"""What an agent is asked to do and how its runs are shaped: tasks, generation, context and runtime policy.
+
+Every field here is read by a node of the run graph; none is decorative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ContextProtocol",
+    "ContinuityPolicy",
+    "Generation",
+    "RunContext",
+    "Runtime",
+    "RuntimeTask",
+    "SessionRestorePolicy",
+]
+
+
+class RuntimeTask(BaseModel):
+    """A structured work request: the goal, its input, the criteria a good answer meets, metadata.
+
+    >>> RuntimeTask(goal="Refactor the API", criteria=["keep tests green"]).goal
+    'Refactor the API'
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    goal: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    criteria: tuple[str, ...] = ()
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def prompt(self) -> str:
+        """The user turn this task becomes."""
+        if not self.input:
+            return self.goal
+        lines = "\n".join(f"- {k}: {v}" for k, v in self.input.items())
+        return f"{self.goal}\n\nInput:\n{lines}"
+
+
+class RunContext(BaseModel):
+    """Run-scoped context: named inputs and knowledge items shown to the model in this run only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    knowledge: tuple[str, ...] = ()
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Generation:
+    """Sampling settings sent with every model request."""
+
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_request(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, (), {})}
+        out.pop("extra", None)
+        out.update(self.extra)
+        if "stop" in out:
+            out["stop"] = list(out["stop"])
+        return out
+
+
+Strategy = Literal["drop_tool_outputs", "sliding_window", "summarize"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextProtocol:
+    """The context budget and what happens under pressure.
+
+    Past ``soft`` of ``max_tokens`` the ``renewal`` node compacts with ``strategy`` (never orphaning a tool
+    call from its result); past ``hard`` it renews the context with a handoff summary. ``keep_recent``
+    tool results are never dropped.
+    """
+
+    max_tokens: int = 120_000
+    soft: float = 0.7
+    hard: float = 0.9
+    strategy: Strategy = "drop_tool_outputs"
+    keep_recent: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 < self.soft <= self.hard <= 1:
+            raise ValueError("ContextProtocol needs 0 < soft <= hard <= 1")
+
+    @classmethod
+    def manager(
+        cls, max_tokens: int = 120_000, *, strategy: Strategy = "drop_tool_outputs", soft: float = 0.7,
+        hard: float = 0.9, keep_recent: int = 4,
+    ) -> ContextProtocol:
+        return cls(max_tokens, soft, hard, strategy, keep_recent)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinuityPolicy:
+    """How a renewed context continues: ``handoff`` shows the model a summary of the work so far,
+    written from the run's own record (``summarizer="extractive"``) or by the model (``"model"``)."""
+
+    summarizer: Literal["extractive", "model"] = "extractive"
+    max_summary_chars: int = 4000
+
+    @classmethod
+    def handoff(
+        cls, summarizer: Literal["extractive", "model"] = "extractive", max_summary_chars: int = 4000
+    ) -> ContinuityPolicy:
+        return cls(summarizer, max_summary_chars)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionRestorePolicy:
+    """What of a session's earlier runs enters the next run: nothing, every earlier turn, or a window."""
+
+    mode: Literal["none", "transcript", "window"] = "transcript"
+    max_messages: int | None = None
+    max_chars: int | None = None
+    max_transcripts: int | None = None
+
+    @classmethod
+    def none(cls) -> SessionRestorePolicy:
+        return cls("none")
+
+    @classmethod
+    def transcript_only(cls) -> SessionRestorePolicy:
+        return cls("transcript")
+
+    @classmethod
+    def window(
+        cls, *, max_messages: int | None = None, max_chars: int | None = None, max_transcripts: int | None = None
+    ) -> SessionRestorePolicy:
+        return cls("window", max_messages, max_chars, max_transcripts)
+
+    def select(self, turns: Sequence[tuple[str, str]]) -> int:
+        """How many of the latest transcript messages to restore, given (role, text) pairs oldest first."""
+        if self.mode == "none":
+            return 0
+        if self.mode == "transcript":
+            return len(turns)
+        count = 0
+        chars = 0
+        runs = 0
+        for role, text in reversed(turns):
+            if self.max_messages is not None and count >= self.max_messages:
+                break
+            if self.max_chars is not None and chars + len(text) > self.max_chars:
+                break
+            if role == "user":
+                runs += 1
+                if self.max_transcripts is not None and runs > self.max_transcripts:
+                    break
+            count += 1
+            chars += len(text)
+        return count
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """How runs are executed: context policy, continuity, session restore, budgets, tool concurrency.
+
+    Budgets end a run with status ``limit_reached`` and its partial output; ``resume(run_id,
+    limits=...)`` with a larger budget continues it. ``max_iterations`` counts model calls.
+    """
+
+    context: ContextProtocol = ContextProtocol()
+    continuity: ContinuityPolicy = ContinuityPolicy()
+    session_restore: SessionRestorePolicy = SessionRestorePolicy()
+    max_iterations: int = 50
+    max_tokens: int | None = None
+    max_tool_calls: int | None = None
+    max_seconds: float | None = None
+    max_cost: float | None = None
+    tool_concurrency: int = 4
+
+    def __post_init__(self) -> None:
+        if self.max_iterations < 1 or self.tool_concurrency < 1:
+            raise ValueError("Runtime needs max_iterations >= 1 and tool_concurrency >= 1")
+
+    @classmethod
+    def sdk(cls, **overrides: Any) -> Runtime:
+        """The default runtime: single-run harness, transcript restore, 50 model calls at most."""
+        return cls(**overrides)
+
+    def budgets(self) -> dict[str, float]:
+        names = ("max_iterations", "max_tokens", "max_tool_calls", "max_seconds", "max_cost")
+        return {n: float(getattr(self, n)) for n in names if getattr(self, n) is not None}

@@ -1,0 +1,48 @@
+"""The state of an agent run: every channel the run graph's nodes read and write."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from loomflow.agent.config import RunContext, RuntimeTask
+from loomflow.messages import Message, ToolCallPart
+from loomflow.state import State, add, append
+
+__all__ = ["AgentState"]
+
+
+class AgentState(State):
+    """Channels of an agent run.
+
+    ``messages`` is append-only: this run's user turn, the model's turns and every tool result (each
+    tool call is answered, always). Compaction never rewrites it: ``window_start``, ``dropped_outputs``
+    and ``handoff`` describe the view the model is shown, so the pre-compaction history stays intact.
+    """
+
+    messages: Annotated[tuple[Message, ...], append] = ()
+    task: RuntimeTask | None = None
+    run_context: RunContext | None = None
+    session_id: str | None = None
+    #: model calls made by the session's earlier runs (a scripted model continues its script from here)
+    call_offset: int = 0
+    #: how many of the session's latest transcript messages this run shows (fixed by ``intake``)
+    restored: int = 0
+    #: the context plan ``context_build`` made for the next model call (sizes, pressure)
+    context: dict[str, Any] = {}
+    #: tool calls of the last model turn, carried in state until ``tool_dispatch`` answers them
+    pending_calls: tuple[ToolCallPart, ...] = ()
+    #: governance decisions by tool call id: {"action": "allow"|"deny", "reason"?, "arguments"?}
+    decisions: dict[str, Any] = {}
+    iterations: Annotated[int, add] = 0
+    tool_calls: Annotated[int, add] = 0
+    tokens: Annotated[int, add] = 0
+    cost: Annotated[float, add] = 0.0
+    #: input tokens the provider reported for the latest request (the base of the pressure estimate)
+    last_input_tokens: int = 0
+    #: the index in ``messages`` where the model's view starts after a renewal or sliding window
+    window_start: int = 0
+    dropped_outputs: Annotated[tuple[str, ...], append] = ()
+    handoff: str = ""
+    renewals: Annotated[int, add] = 0
+    output: str | None = None
+    artifacts: Annotated[tuple[dict[str, Any], ...], append] = ()

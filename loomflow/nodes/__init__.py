@@ -1,0 +1,23 @@
+"""The built-in nodes of the agent run graph, one module each. Node names in traces are exactly these."""
+
+from __future__ import annotations
+
+from loomflow.nodes.context_build import context_build
+from loomflow.nodes.finalize import finalize
+from loomflow.nodes.governance import governance
+from loomflow.nodes.intake import intake
+from loomflow.nodes.model_call import model_call
+from loomflow.nodes.quality_gate import quality_gate
+from loomflow.nodes.renewal import renewal
+from loomflow.nodes.tool_dispatch import tool_dispatch
+
+__all__ = [
+    "context_build",
+    "finalize",
+    "governance",
+    "intake",
+    "model_call",
+    "quality_gate",
+    "renewal",
+    "tool_dispatch",
+]
