@@ -275,7 +275,7 @@ def w4_rows(recs: list[Rec]) -> list[Rec]:
         group = by[k]
 
         def med(field: str, group: list[Rec] = group) -> float:
-            return st.median(r[field] for r in group)
+            return float(st.median(r[field] for r in group))
 
         rows.append(
             {
@@ -288,6 +288,7 @@ def w4_rows(recs: list[Rec]) -> list[Rec]:
                 "import_s": med("t_import"),
                 "load_s": med("t_load"),
                 "continue_s": med("t_continue"),
+                "messages_at_load": group[0].get("messages_at_load"),
                 "x_langgraph": round_ratio(rounds, k, reference(k, "langgraph", by)),
                 "x_baseline": round_ratio(rounds, k, reference(k, "baseline", by)),
                 "rounds": len(group),
@@ -298,7 +299,7 @@ def w4_rows(recs: list[Rec]) -> list[Rec]:
 
 def w4_md(rows: list[Rec]) -> str:
     header = ["side", "prepared and resumed with", "cold resume wall s (process)", f"min{DASH}max s", "imports ms"]
-    header += ["load ms", "continue ms", "× LangGraph", "× baseline", "rounds"]
+    header += ["load ms", "continue ms", "messages at load (of 202)", "× LangGraph", "× baseline", "rounds"]
     out = [
         [
             name(r["side"], r["variant"]),
@@ -308,6 +309,7 @@ def w4_md(rows: list[Rec]) -> str:
             ms(r["import_s"]),
             ms(r["load_s"]),
             ms(r["continue_s"]),
+            str(r["messages_at_load"]),
             ratio(r["x_langgraph"]),
             ratio(r["x_baseline"]),
             str(r["rounds"]),

@@ -287,6 +287,7 @@ def main() -> None:
         last_step, last_node = rows[-1][0], rows[-1][1]
         res["t_load"] = time.perf_counter() - t
         res["resumed_from_step"] = last_step
+        res["messages_at_load"] = len(msgs)
         t2 = time.perf_counter()
         asyncio.run(loop(state, store, "w4", last_step, "tools" if last_node == "agent" else "agent"))
         res["t_continue"] = time.perf_counter() - t2

@@ -26,7 +26,7 @@ import operator  # noqa: E402
 import sys  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated, Any, TypedDict  # noqa: E402
+from typing import Annotated, Any, TypeAlias, TypedDict  # noqa: E402
 
 import aiosqlite  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
@@ -58,7 +58,7 @@ from common import (  # noqa: E402
     timed_reps,
 )
 
-Saver = InMemorySaver | AsyncSqliteSaver | None
+Saver: TypeAlias = InMemorySaver | AsyncSqliteSaver | None
 
 
 class RawState(TypedDict):
@@ -211,9 +211,12 @@ async def w2_run(persist: str, res: dict[str, Any]) -> None:
         cur = await conn.execute(
             "SELECT count(*), coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints"
         )
-        n_ckpt, ckpt_bytes = await cur.fetchone()  # type: ignore[misc]
+        ckpts = await cur.fetchone()
         cur = await conn.execute("SELECT count(*), coalesce(sum(length(value)), 0) FROM writes")
-        n_writes, write_bytes = await cur.fetchone()  # type: ignore[misc]
+        writes = await cur.fetchone()
+        assert ckpts is not None
+        assert writes is not None
+        (n_ckpt, ckpt_bytes), (n_writes, write_bytes) = ckpts, writes
         res.update(n_checkpoints=n_ckpt, n_writes=n_writes, row_bytes=ckpt_bytes + write_bytes)
         await conn.close()
     res["per_turn"] = per_turn
@@ -239,6 +242,7 @@ async def w4_resume(persist: str, res: dict[str, Any]) -> None:
     snap = await graph.aget_state(cfg)
     res["t_load"] = time.perf_counter() - t1
     res["resumed_from_step"] = snap.metadata.get("step") if snap.metadata else None
+    res["messages_at_load"] = len(snap.values.get("messages", []))
     t2 = time.perf_counter()
     out = await graph.ainvoke(None, cfg, durability=durability(persist))
     res["t_continue"] = time.perf_counter() - t2

@@ -26,12 +26,14 @@ import time
 
 T0 = time.perf_counter()
 import asyncio  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated, Any  # noqa: E402
+from typing import Annotated, Any, TypeVar  # noqa: E402
 
 import loomflow  # noqa: E402
 from loomflow import (  # noqa: E402
     END,
+    FunctionNode,
     Graph,
     Interpreter,
     MemoryStore,
@@ -74,6 +76,7 @@ from common import (  # noqa: E402
     timed_reps,
 )
 
+S = TypeVar("S", bound=State)
 W1_INPUT: Message = {"role": "user", "content": "please use the lookup tool 100 times"}
 
 
@@ -177,7 +180,7 @@ async def sub_task(i: int) -> Message:
     return fake_model_dict([{"role": "user", "content": f"sub-task {i}"}], 0, W3_RESULT_BYTES)
 
 
-def fan_node(journaled: bool) -> Any:
+def fan_node(journaled: bool) -> FunctionNode:
     @node(name="fan")
     async def fan(ctx: NodeContext[Fan]) -> Update:
         bound = asyncio.Semaphore(W3_CONCURRENCY)
@@ -229,7 +232,7 @@ async def grow(ctx: NodeContext[Log]) -> Update:
     return Update({"log": [text(i, K_APPEND_BYTES)]}, route="again" if i + 1 < K_APPEND_STEPS else "done")
 
 
-def loop_graph(name: str, state: type[State], step: Any) -> Graph[Any]:
+def loop_graph(name: str, state: type[S], step: FunctionNode) -> Graph[S]:
     return Graph(
         name,
         state=state,
@@ -246,7 +249,7 @@ def open_store(persist: str, path: Path) -> MemoryStore | SQLiteStore:
     return SQLiteStore(path, synchronous="full" if persist == "sqlite-full" else "normal")
 
 
-def interpreter(graph: Graph[Any], persist: str, path: Path, **kwargs: Any) -> Interpreter[Any]:
+def interpreter(graph: Graph[S], persist: str, path: Path, **kwargs: Any) -> Interpreter[S]:
     durability = {"none": "exit", "sqlite-async": "async"}.get(persist, "sync")
     return Interpreter(graph, store=open_store(persist, path), durability=durability, **kwargs)  # type: ignore[arg-type]
 
@@ -258,15 +261,14 @@ async def close(interp: Interpreter[Any]) -> None:
     await interp.store.close()
 
 
-def timed_run(graph: Graph[Any], persist: str, name: str, inp: dict[str, Any], check: Any = None) -> float:
+def timed_run(graph: Graph[Any], persist: str, name: str, inp: dict[str, Any], check: Callable[[Any], None]) -> float:
     async def go() -> float:
         interp = interpreter(graph, persist, fresh_path(name))
         t = time.perf_counter()
         result = await interp.run(inp)
         dt = time.perf_counter() - t
         assert result.status == "completed", (result.status, result.error)
-        if check is not None:
-            check(result.state)
+        check(result.state)
         await close(interp)
         return dt
 
@@ -284,6 +286,15 @@ def check_w3(state: Fan) -> None:
 
 def check_k_steps(state: Tick) -> None:
     assert state.n == K_STEPS, state.n
+
+
+def timed_workload(workload: str, variant: str) -> tuple[Graph[Any], dict[str, Any], Callable[[Any], None]]:
+    """The graph, input and result check of a workload timed run by run (W1, W3, k-steps)."""
+    if workload == "w1":
+        return w1_graph(variant), {"messages": [W1_INPUT]}, check_w1
+    if workload == "w3":
+        return w3_graph(variant), {}, check_w3
+    return loop_graph("ticks", Tick, tick), {}, check_k_steps
 
 
 # ------------------------------------------------------------------ W2, k-append
@@ -335,7 +346,7 @@ async def w4_resume(persist: str, res: dict[str, Any]) -> None:
     t1 = time.perf_counter()
     state = await interp.state("w4")
     res["t_load"] = time.perf_counter() - t1
-    res["resumed_with_messages"] = len(state.messages)
+    res["messages_at_load"] = len(state.messages)
     t2 = time.perf_counter()
     result = await interp.resume("w4")
     res["t_continue"] = time.perf_counter() - t2
@@ -357,20 +368,15 @@ def main() -> None:
         "t_import": T_IMPORT,
         "version": loomflow.__version__,
     }
-    w1_in = {"messages": [W1_INPUT]}
     if a.workload in ("w1", "w3", "k-steps"):
-        graph, inp, check = {
-            "w1": (w1_graph(a.variant), w1_in, check_w1),
-            "w3": (w3_graph(a.variant), {}, check_w3),
-            "k-steps": (loop_graph("ticks", Tick, tick), {}, check_k_steps),
-        }[a.workload]
+        graph, inp, check = timed_workload(a.workload, a.variant)
         name = f"lf-{a.workload}.db"
         res["times"] = timed_reps(lambda: timed_run(graph, a.persist, name, inp, check), a.reps, a.warmup)
         res["summary"] = summarize(res["times"])
 
     elif a.workload == "rss":
         rss0 = rss_peak_kib()
-        timed_run(w1_graph("default"), a.persist, "lf-rss.db", w1_in, check_w1)
+        timed_run(w1_graph("default"), a.persist, "lf-rss.db", {"messages": [W1_INPUT]}, check_w1)
         res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
 
     elif a.workload in ("w2", "k-append"):

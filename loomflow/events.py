@@ -28,6 +28,15 @@ class Event:
     time: float
     data: dict[str, Any]
 
+    @property
+    def type(self) -> str:
+        """The event kind (the seed API's name for it)."""
+        return self.kind
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.data
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -63,6 +63,16 @@ class RunResult(Generic[S]):
         return self.interrupts[0] if self.interrupts else None
 
     @property
+    def usage(self) -> dict[str, float]:
+        """Usage counters summed over the run's steps (tokens, cost, latency, ...)."""
+        total: dict[str, float] = {}
+        for rec in self.records:
+            for key, value in (rec.usage or {}).items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    total[key] = total.get(key, 0) + value
+        return total
+
+    @property
     def trace(self) -> Trace:
         """The canonical trace of the run's history (see ``loomflow.trace``)."""
         return Trace.from_records(self.records)

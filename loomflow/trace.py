@@ -97,6 +97,8 @@ def _first_line(error: str | None) -> str | None:
 
 def summarize(value: Any, limit: int = 48) -> str:
     """A short, deterministic description of a written value."""
+    if isinstance(value, list) and not value:
+        return "[]"
     if isinstance(value, list):
         return f"+{len(value)}" if len(value) != 1 else "+[" + summarize(value[0], limit - 3) + "]"
     if isinstance(value, Mapping) and "@journal" in value:

@@ -97,8 +97,13 @@ class ContextProtocol:
 
     @classmethod
     def manager(
-        cls, max_tokens: int = 120_000, *, strategy: Strategy = "drop_tool_outputs", soft: float = 0.7,
-        hard: float = 0.9, keep_recent: int = 4,
+        cls,
+        max_tokens: int = 120_000,
+        *,
+        strategy: Strategy = "drop_tool_outputs",
+        soft: float = 0.7,
+        hard: float = 0.9,
+        keep_recent: int = 4,
     ) -> ContextProtocol:
         return cls(max_tokens, soft, hard, strategy, keep_recent)
 

@@ -28,11 +28,12 @@ class AgentState(State):
     #: how many of the session's latest transcript messages this run shows (fixed by ``intake``)
     restored: int = 0
     #: the context plan ``context_build`` made for the next model call (sizes, pressure)
-    context: dict[str, Any] = {}
+    # (mutable-looking defaults are safe here: reducers always return new values, never mutate)
+    context: dict[str, Any] = {}  # noqa: RUF012
     #: tool calls of the last model turn, carried in state until ``tool_dispatch`` answers them
     pending_calls: tuple[ToolCallPart, ...] = ()
     #: governance decisions by tool call id: {"action": "allow"|"deny", "reason"?, "arguments"?}
-    decisions: dict[str, Any] = {}
+    decisions: dict[str, Any] = {}  # noqa: RUF012
     iterations: Annotated[int, add] = 0
     tool_calls: Annotated[int, add] = 0
     tokens: Annotated[int, add] = 0

@@ -43,7 +43,10 @@ async def control_hook(ctx: Ctx, event: str, key: str, **payload: Any) -> Pause 
         raise GovernanceError(f"a {event} hook denied the run: {decision.reason}")
     if isinstance(decision, Ask):
         return ctx.interrupt(
-            key, kind="approval", prompt=decision.prompt, payload={"event": event, **payload},
+            key,
+            kind="approval",
+            prompt=decision.prompt,
+            payload={"event": event, **payload},
             allowed=("approve", "deny"),
         )
     return None

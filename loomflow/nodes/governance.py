@@ -52,7 +52,9 @@ async def governance(ctx: Ctx) -> Update | Pause:
             prompt = hook.prompt if isinstance(hook, Ask) else f"allow {call.name}({call.arguments})?"
             asks.append(
                 ctx.make_interrupt(
-                    key, kind="approval", prompt=prompt,
+                    key,
+                    kind="approval",
+                    prompt=prompt,
                     payload={"tool": call.name, "arguments": call.arguments, "call_id": call.id},
                     allowed=("approve", "deny", "arguments"),
                 )

@@ -61,7 +61,7 @@ async def model_call(ctx: Ctx) -> Update | Pause | End:
         response = None
         async for item in svc.model.stream(request):
             if isinstance(item, ModelDelta):
-                ctx.emit("model_delta", kind=item.kind, text=item.text, call_id=item.call_id)
+                ctx.emit("model_delta", delta=item.kind, text=item.text, call_id=item.call_id)
             else:
                 response = item
         if response is None:

@@ -49,22 +49,25 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
             results[i] = _error(call, f"unknown tool {call.name!r}; available tools: {known}")
         elif call.raw_arguments is not None:
             results[i] = _error(
-                call, f"the arguments for {call.name!r} were not valid JSON: {call.raw_arguments[:200]!r}; "
-                f"send a JSON object matching the tool's schema"
+                call,
+                f"the arguments for {call.name!r} were not valid JSON: {call.raw_arguments[:200]!r}; "
+                f"send a JSON object matching the tool's schema",
             )
         else:
             runnable.append((i, call, tool, decision.get("arguments", call.arguments)))
     if over:
-        writes = {"messages": results, "pending_calls": (), "decisions": {}}
+        answers = {"messages": results, "pending_calls": (), "decisions": {}}
         reason = f"max_tool_calls={limit:g} reached; resume with a larger budget to go on"
-        return End(writes, output=state.output, status="limit_reached", reason=reason)
+        return End(answers, output=state.output, status="limit_reached", reason=reason)
 
     gate = asyncio.Semaphore(svc.runtime.tool_concurrency)
+    artifacts: list[JournalRef] = []  # appended as calls finish; sorted into request order below
 
     async def run_one(i: int, call: ToolCallPart, tool: Tool, args: dict[str, Any]) -> None:
         async def invoke() -> dict[str, Any]:
+            artifact = None
             try:
-                content = await tool.invoke(args)
+                content, artifact = await tool.invoke(args)
                 message = Message.tool_result(call.id, content)
             except ToolArgumentError as exc:
                 message = _error(call, str(exc))
@@ -72,13 +75,18 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
                 raise  # the journal records timed_out; answered below
             except Exception as exc:
                 message = _error(call, f"tool {call.name!r} failed: {type(exc).__name__}: {exc}")
-            return message.model_dump(mode="json")
+            out = {"message": message.model_dump(mode="json")}
+            if artifact is not None:
+                out["artifact"] = {**artifact.to_json(), "call_id": call.id}
+            return out
 
         ctx.emit("tool_started", call_id=call.id, tool=call.name)
         request = {"id": call.id, "name": call.name, "arguments": args}
         try:
-            await ctx.effect(f"tool:{call.name}", invoke, request=request, idempotent=tool.idempotent, index=i)
-            results[i] = ctx.journal_ref(index=i)
+            out = await ctx.effect(f"tool:{call.name}", invoke, request=request, idempotent=tool.idempotent, index=i)
+            results[i] = ctx.journal_ref(index=i, key="message")
+            if "artifact" in out:
+                artifacts.append(ctx.journal_ref(index=i, key="artifact"))
             ok = True
         except TimeoutError:
             maybe = "" if tool.idempotent else " It may have taken effect before it was stopped."
@@ -111,10 +119,12 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
                 raise outcome
 
     answered = [r for r in results if r is not None]
-    writes = {"messages": answered, "pending_calls": (), "decisions": {}, "tool_calls": len(runnable)}
+    writes: dict[str, Any] = {"messages": answered, "pending_calls": (), "decisions": {}, "tool_calls": len(runnable)}
+    if artifacts:
+        writes["artifacts"] = sorted(artifacts, key=lambda ref: ref.index)
     cp = svc.runtime.context
     added = sum(len(r.text) + sum(len(p.content) for p in r.tool_results) for r in answered if isinstance(r, Message))
-    added += sum(len(str(ctx.resolve(r))) for r in answered if isinstance(r, JournalRef))
+    added += sum(len(str(ctx.resolve(r)["parts"])) for r in answered if isinstance(r, JournalRef))
     tokens = context_tokens(svc, state, await transcript(ctx)) + estimate(added)
     route = "pressure" if tokens >= cp.soft * cp.max_tokens else "continue"
     return Update(writes, route=route)

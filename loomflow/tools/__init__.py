@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from loomflow.tools.registry import ToolRegistry
-from loomflow.tools.tool import Tool, ToolArgumentError, tool
+from loomflow.tools.tool import Artifact, Tool, ToolArgumentError, tool
 
-__all__ = ["Tool", "ToolArgumentError", "ToolRegistry", "tool"]
+__all__ = ["Artifact", "Tool", "ToolArgumentError", "ToolRegistry", "tool"]

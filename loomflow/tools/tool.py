@@ -22,9 +22,25 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from loomflow.messages import ToolSpec
 
-__all__ = ["Tool", "ToolArgumentError", "tool"]
+__all__ = ["Artifact", "Tool", "ToolArgumentError", "tool"]
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A file-like product of a tool (a report, a patch): kept with the run, listed by ``artifacts()``.
+
+    Return one from a tool; the model is told the artifact was saved, and the content is stored once.
+    """
+
+    name: str
+    content: str
+    media_type: str = "text/plain"
+    summary: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 class ToolArgumentError(ValueError):
@@ -68,8 +84,8 @@ class Tool:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
             raise ToolArgumentError(f"invalid arguments for tool {self.name!r}: {problems}") from None
 
-    async def invoke(self, arguments: dict[str, Any]) -> str:
-        """Validate, call (in a thread if sync), and render the result as text."""
+    async def invoke(self, arguments: dict[str, Any]) -> tuple[str, Artifact | None]:
+        """Validate, call (in a thread if sync), and render the result as text (and the artifact, if any)."""
         args = self.validate(arguments)
         kwargs = {name: getattr(args, name) for name in type(args).model_fields}
         if inspect.iscoroutinefunction(self.fn):
@@ -77,7 +93,10 @@ class Tool:
         else:
             call = asyncio.to_thread(self.fn, **kwargs)
         result = await (asyncio.wait_for(call, self.timeout) if self.timeout is not None else call)
-        return render_result(result)
+        if isinstance(result, Artifact):
+            note = result.summary or f"{len(result.content)} characters"
+            return f"saved artifact {result.name!r} ({result.media_type}, {note})", result
+        return render_result(result), None
 
     async def __call__(self, **kwargs: Any) -> Any:
         """Call the underlying function directly (for tests and reuse), without validation."""

@@ -1,0 +1,38 @@
+"""The agent layer: ``Agent``, its configuration, sessions and hooks."""
+
+from __future__ import annotations
+
+from loomflow.agent.agent import Agent
+from loomflow.agent.config import (
+    ContextProtocol,
+    ContinuityPolicy,
+    Generation,
+    RunContext,
+    Runtime,
+    RuntimeTask,
+    SessionRestorePolicy,
+)
+from loomflow.agent.hooks import Ask, Deny
+from loomflow.agent.session import RunHandle, Session, SessionConfig
+from loomflow.agent.session_store import MemorySessionStore, SessionStore, SQLiteSessionStore
+from loomflow.agent.state import AgentState
+
+__all__ = [
+    "Agent",
+    "AgentState",
+    "Ask",
+    "ContextProtocol",
+    "ContinuityPolicy",
+    "Deny",
+    "Generation",
+    "MemorySessionStore",
+    "RunContext",
+    "RunHandle",
+    "Runtime",
+    "RuntimeTask",
+    "SQLiteSessionStore",
+    "Session",
+    "SessionConfig",
+    "SessionRestorePolicy",
+    "SessionStore",
+]

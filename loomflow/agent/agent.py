@@ -1,0 +1,303 @@
+"""``Agent``: the user-side API. Underneath, every run is the ``agent_run`` graph on the interpreter.
+
+    agent = Agent(model=Model.scripted(["Hello!"]), instructions="Be brief.")
+    result = await agent.run("Say hello")
+    print(result.output, result.status)
+
+An agent holds configuration only; every run's state lives in its checkpoints, so runs (and sessions)
+share nothing mutable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from loomflow.agent.config import Generation, RunContext, Runtime, RuntimeTask
+from loomflow.agent.context import AgentServices
+from loomflow.agent.hooks import Hooks
+from loomflow.agent.session import RunHandle, Session, SessionConfig
+from loomflow.agent.session_store import MemorySessionStore, SessionStore, SQLiteSessionStore
+from loomflow.agent.state import AgentState
+from loomflow.checkpoint import DEFAULT_PATH, CheckpointStore, SQLiteStore
+from loomflow.checkpoint.records import StepRecord
+from loomflow.clock import Clock
+from loomflow.events import Event
+from loomflow.execution import Execution
+from loomflow.graph import Graph
+from loomflow.graphs.agent_run import agent_run
+from loomflow.interpreter import _MISSING, Durability, Interpreter, RunResult
+from loomflow.limits import Limits
+from loomflow.messages import Message
+from loomflow.providers.base import ModelProvider
+from loomflow.tools.registry import ToolRegistry
+from loomflow.tools.tool import Tool
+
+__all__ = ["Agent"]
+
+T = TypeVar("T")
+Task = str | RuntimeTask
+
+
+class Agent:
+    """An agent: a model, instructions, tools and a runtime policy, run as an explicit graph.
+
+    ``checkpoint_store`` is a store or a path to an SQLite file (default ``.loomflow/loomflow.db``);
+    ``session_store`` defaults to the same file (or to memory, with a memory checkpoint store).
+
+    >>> from loomflow import Model
+    >>> Agent(model=Model.scripted(["hi"])).graph.name
+    'agent_run'
+    """
+
+    def __init__(
+        self,
+        model: ModelProvider,
+        *,
+        instructions: str = "",
+        tools: Sequence[Tool] = (),
+        generation: Generation | None = None,
+        runtime: Runtime | None = None,
+        checkpoint_store: CheckpointStore | str | os.PathLike[str] | None = None,
+        session_store: SessionStore | str | os.PathLike[str] | None = None,
+        durability: Durability = "sync",
+        name: str = "agent",
+        clock: Clock | None = None,
+        ids: Callable[[], str] | None = None,
+    ) -> None:
+        if not isinstance(model, ModelProvider):
+            raise TypeError(f"model must be a model provider such as Model.scripted([...]), not {model!r}")
+        self.name = name
+        self.model = model
+        self.instructions = instructions
+        self.tools = ToolRegistry(tools)
+        self.generation = generation or Generation()
+        self.runtime = runtime or Runtime.sdk()
+        self.hooks = Hooks()
+        self.durability = durability
+        self._clock = clock
+        self._ids = ids
+        self._checkpoint_arg = checkpoint_store
+        self._session_arg = session_store
+        self._interp: Interpreter[AgentState] | None = None
+        self._sessions: SessionStore | None = None
+        self._transcripts: dict[str, tuple[list[Message], int]] = {}
+        self.graph: Graph[AgentState] = agent_run()
+
+    # ------------------------------------------------------------------ wiring
+    @property
+    def interpreter(self) -> Interpreter[AgentState]:
+        """The interpreter that runs this agent's graph (its store opens on first use)."""
+        if self._interp is None:
+            store = self._checkpoint_arg
+            if store is None or isinstance(store, str | os.PathLike):
+                store = SQLiteStore(Path(store) if store is not None else DEFAULT_PATH)
+            services = AgentServices(
+                model=self.model,
+                tools=self.tools,
+                instructions=self.instructions,
+                generation=self.generation,
+                runtime=self.runtime,
+                hooks=self.hooks,
+                transcript=self._transcript,
+            )
+            self._interp = Interpreter(
+                self.graph,
+                store=store,
+                durability=self.durability,
+                services={"agent": services},
+                clock=self._clock,
+                ids=self._ids,
+            )
+        return self._interp
+
+    @property
+    def session_store(self) -> SessionStore:
+        if self._sessions is None:
+            arg = self._session_arg
+            if isinstance(arg, str | os.PathLike):
+                self._sessions = SQLiteSessionStore(Path(arg))
+            elif arg is not None:
+                self._sessions = arg
+            else:
+                store = self.interpreter.store
+                if isinstance(store, SQLiteStore) and store.path is not None:
+                    self._sessions = SQLiteSessionStore(store.path)
+                else:
+                    self._sessions = MemorySessionStore()
+        return self._sessions
+
+    def on(self, event: str, handler: Callable[..., Any]) -> None:
+        """Register a hook: ``before_run``, ``before_llm``, ``before_tool`` (may return ``Deny``/``Ask``),
+        ``after_llm``, ``after_tool``, ``on_context_compact``, ``after_run``."""
+        self.hooks.on(event, handler)
+
+    # ------------------------------------------------------------------ running
+    async def run(
+        self,
+        task: Task,
+        *,
+        context: RunContext | None = None,
+        run_id: str | None = None,
+        limits: Limits | None = None,
+        session_id: str | None = None,
+    ) -> RunResult[AgentState]:
+        """Run ``task`` to completion, an interrupt, a failure or a limit, and return where it stands."""
+        exe = await self._start(task, context=context, run_id=run_id, limits=limits, session_id=session_id)
+        return await self._drive(exe)
+
+    def run_sync(self, task: Task, **kwargs: Any) -> RunResult[AgentState]:
+        """``run`` from synchronous code; inside a running event loop (a notebook) it runs on a worker
+        thread's loop and waits."""
+        return _sync(self.run(task, **kwargs))
+
+    async def stream(self, task: Task, **kwargs: Any) -> AsyncIterator[Event]:
+        """Run ``task`` and yield its events as they happen (the same loop as ``run``)."""
+        handle = self.start(task, **kwargs)
+        async for event in handle.events():
+            yield event
+        await handle.wait()
+
+    def start(self, task: Task, **kwargs: Any) -> RunHandle:
+        """Start ``task`` in the background; the handle streams ``events()`` and ``wait()``s for the result."""
+        return RunHandle(self, self._start(task, **kwargs))
+
+    def session(self, config: SessionConfig | str) -> Session:
+        """A session: runs that see the earlier runs' turns (by ``Runtime.session_restore``)."""
+        return Session(self, config if isinstance(config, SessionConfig) else SessionConfig(id=config))
+
+    async def resume(
+        self,
+        run_id: str,
+        value: Any = _MISSING,
+        *,
+        values: Mapping[str, Any] | None = None,
+        at: int | str | None = None,
+        limits: Limits | None = None,
+    ) -> RunResult[AgentState]:
+        """Continue a run: after a crash or failure, past a limit (with larger ``limits``), or answering its
+        interrupt with ``value`` (``"approve"``, ``"deny"``, ``{"arguments": ...}``, ``"retry"``, ...)."""
+        result = await self.interpreter.resume(run_id, value=value, values=values, at=at, limits=limits)
+        return await self._finished(result)
+
+    async def fork(
+        self, run_id: str, *, at: int | str, update: Mapping[str, Any] | None = None
+    ) -> RunResult[AgentState]:
+        """A new run sharing ``run_id``'s history before step ``at``, re-running that step with ``update``."""
+        return await self._finished(await self.interpreter.fork(run_id, at=at, update=update))
+
+    async def cancel(self, run_id: str) -> None:
+        await self.interpreter.cancel(run_id)
+
+    async def history(self, run_id: str) -> list[StepRecord]:
+        return await self.interpreter.history(run_id)
+
+    async def state(self, run_id: str, at: int | str | None = None) -> AgentState:
+        return await self.interpreter.state(run_id, at=at)
+
+    async def result(self, run_id: str) -> RunResult[AgentState]:
+        return await self.interpreter.result(run_id)
+
+    async def close(self) -> None:
+        """Close the stores this agent opened."""
+        if self._interp is not None:
+            await self._interp.store.close()
+        if self._sessions is not None:
+            await self._sessions.close()
+
+    # ------------------------------------------------------------------ internals
+    async def _start(
+        self,
+        task: Task,
+        *,
+        context: RunContext | None = None,
+        run_id: str | None = None,
+        limits: Limits | None = None,
+        session_id: str | None = None,
+    ) -> Execution:
+        goal = RuntimeTask(goal=task) if isinstance(task, str) else task
+        if not isinstance(goal, RuntimeTask):
+            raise TypeError(f"a task is a string or a RuntimeTask, not {type(task).__name__}")
+        interp = self.interpreter
+        offset = 0
+        if session_id is not None:
+            await self.session_store.ensure_session(session_id, interp.clock.now())
+            for earlier in await self.session_store.runs(session_id):
+                offset += (await self._turns(earlier))[1]
+        writes: dict[str, Any] = {
+            "messages": [Message.user(goal.prompt())],
+            "task": goal,
+            "session_id": session_id,
+            "call_offset": offset,
+        }
+        if context is not None:
+            writes["run_context"] = context
+        run_limits = Limits(budgets=self.runtime.budgets())
+        exe = await interp.start(writes, run_id=run_id, limits=run_limits.raised(limits) if limits else run_limits)
+        if session_id is not None:
+            await self.session_store.add_run(session_id, exe.run_id)
+        return exe
+
+    async def _drive(self, exe: Execution) -> RunResult[AgentState]:
+        return await self._finished(await self.interpreter.drive(exe))
+
+    async def _finished(self, result: RunResult[AgentState]) -> RunResult[AgentState]:
+        sid = result.state.session_id
+        if sid is not None:
+            log = self.interpreter._logs.get(result.run_id)
+            if log is not None:
+                await self.session_store.save_events(result.run_id, log.events)
+        await self.hooks.fire(
+            "after_run",
+            run_id=result.run_id,
+            result={"status": result.status, "output": result.output, "error": result.error},
+        )
+        return result
+
+    async def _turns(self, run_id: str) -> tuple[list[Message], int]:
+        """A run's contribution to its session transcript (user turns, then its answer) and its model calls.
+
+        Cached once the run is final: a finished run never changes.
+        """
+        cached = self._transcripts.get(run_id)
+        if cached is not None:
+            return cached
+        interp = self.interpreter
+        run = await interp.get_run(run_id)
+        state = await interp.state(run_id)
+        turns = [m for m in state.messages if m.role == "user"]
+        if run.status == "completed" and state.output:
+            turns.append(Message.assistant(state.output))
+        out = (turns, state.iterations)
+        if run.status in ("completed", "cancelled", "failed"):
+            self._transcripts[run_id] = out
+        return out
+
+    async def _transcript(self, session_id: str, run_id: str) -> list[Message]:
+        runs = await self.session_store.runs(session_id)
+        anchor = run_id
+        while anchor not in runs:  # a fork: place it where the run it was forked from stands
+            parent = (await self.interpreter.get_run(anchor)).parent_run
+            if parent is None:
+                return []
+            anchor = parent
+        history: list[Message] = []
+        for earlier in runs[: runs.index(anchor)]:
+            history += (await self._turns(earlier))[0]
+        return history
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.name!r} model={self.model.name!r} tools={self.tools.names()}>"
+
+
+def _sync(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loomflow-run-sync") as pool:
+        return pool.submit(asyncio.run, coro).result()
