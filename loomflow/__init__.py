@@ -13,6 +13,44 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    # agents
+    "Agent": "loomflow.agent",
+    "AgentState": "loomflow.agent",
+    "Ask": "loomflow.agent",
+    "ContextProtocol": "loomflow.agent",
+    "ContinuityPolicy": "loomflow.agent",
+    "Deny": "loomflow.agent",
+    "Generation": "loomflow.agent",
+    "MemorySessionStore": "loomflow.agent",
+    "RunContext": "loomflow.agent",
+    "RunHandle": "loomflow.agent",
+    "Runtime": "loomflow.agent",
+    "RuntimeTask": "loomflow.agent",
+    "SQLiteSessionStore": "loomflow.agent",
+    "Session": "loomflow.agent",
+    "SessionConfig": "loomflow.agent",
+    "SessionRestorePolicy": "loomflow.agent",
+    "SessionStore": "loomflow.agent",
+    # models, messages and tools
+    "Model": "loomflow.model",
+    "ModelProvider": "loomflow.providers",
+    "ScriptedModel": "loomflow.providers",
+    "FilePart": "loomflow.messages",
+    "ImagePart": "loomflow.messages",
+    "Message": "loomflow.messages",
+    "ModelDelta": "loomflow.messages",
+    "ModelRequest": "loomflow.messages",
+    "ModelResponse": "loomflow.messages",
+    "TextPart": "loomflow.messages",
+    "ThinkingPart": "loomflow.messages",
+    "ToolCall": "loomflow.messages",
+    "ToolCallPart": "loomflow.messages",
+    "ToolResultPart": "loomflow.messages",
+    "ToolSpec": "loomflow.messages",
+    "Usage": "loomflow.messages",
+    "Artifact": "loomflow.tools",
+    "Tool": "loomflow.tools",
+    "tool": "loomflow.tools",
     # graphs and nodes
     "END": "loomflow.graph",
     "Edge": "loomflow.graph",
@@ -27,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "Interrupt": "loomflow.outcomes",
     "Pause": "loomflow.outcomes",
     "Update": "loomflow.outcomes",
+    "JournalRef": "loomflow.outcomes",
     # state
     "Channel": "loomflow.state",
     "Reducer": "loomflow.state",
@@ -91,6 +130,25 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from loomflow.agent import (
+        Agent,
+        AgentState,
+        Ask,
+        ContextProtocol,
+        ContinuityPolicy,
+        Deny,
+        Generation,
+        MemorySessionStore,
+        RunContext,
+        RunHandle,
+        Runtime,
+        RuntimeTask,
+        Session,
+        SessionConfig,
+        SessionRestorePolicy,
+        SessionStore,
+        SQLiteSessionStore,
+    )
     from loomflow.checkpoint import (
         CheckpointStore,
         JournalEntry,
@@ -123,7 +181,25 @@ if TYPE_CHECKING:
     from loomflow.interpreter import Interpreter, RunResult
     from loomflow.lifecycle import RunStatus
     from loomflow.limits import Limits
+    from loomflow.messages import (
+        FilePart,
+        ImagePart,
+        Message,
+        ModelDelta,
+        ModelRequest,
+        ModelResponse,
+        TextPart,
+        ThinkingPart,
+        ToolCall,
+        ToolCallPart,
+        ToolResultPart,
+        ToolSpec,
+        Usage,
+    )
+    from loomflow.model import Model
     from loomflow.nodedef import FunctionNode, Node, NodeContext, Retry, node
-    from loomflow.outcomes import End, Interrupt, Pause, Update
+    from loomflow.outcomes import End, Interrupt, JournalRef, Pause, Update
+    from loomflow.providers import ModelProvider, ScriptedModel
     from loomflow.state import Channel, Reducer, State, add, append, merge, replace
+    from loomflow.tools import Artifact, Tool, tool
     from loomflow.trace import Trace, TraceStep

@@ -1,119 +1,118 @@
-"""``make demo``: a run on the embedded defaults that shows its graph, its checkpoints and a resume.
+"""``make demo``: an agent run on the embedded defaults that shows its graph, its checkpoints and a resume.
 
-A small publishing graph runs on the SQLite store (``.loomflow/loomflow.db``): it drafts, pauses at a
-review interrupt, and is resumed with the reviewer's decision, exactly as a second process would do.
+The agent (a scripted model, so it runs offline) explores a small workspace with tools and asks to
+write a note with a tool that needs approval: the run pauses at the ``governance`` node. A second agent
+object on the same SQLite file (as a second process would) approves, and the run finishes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TextIO
 
-from loomflow.checkpoint import SQLiteStore
+from loomflow.agent import Agent, AgentState
 from loomflow.checkpoint.codec import loads
-from loomflow.graph import END, Graph
-from loomflow.interpreter import Interpreter, RunResult
-from loomflow.nodedef import NodeContext, node
-from loomflow.outcomes import Pause, Update
-from loomflow.state import State, add, append
+from loomflow.interpreter import RunResult
+from loomflow.messages import ToolCall
+from loomflow.model import Model
+from loomflow.tools import Tool, tool
 from loomflow.trace import summarize
 from loomflow.viz import overlay_from_steps, to_ascii
 
-__all__ = ["demo_graph", "run_demo"]
+__all__ = ["demo_agent", "run_demo"]
+
+SCRIPT = [
+    ToolCall("list_files", {}),
+    [ToolCall("read_file", {"name": "README.md"}), ToolCall("read_file", {"name": "TODO.md"})],
+    ToolCall("write_note", {"name": "SUMMARY.md", "text": "Ship the demo; then write the docs."}),
+    "I read README.md and TODO.md and wrote SUMMARY.md: ship the demo, then write the docs.",
+]
 
 
-class Article(State):
-    topic: str = ""
-    drafts: Annotated[tuple[str, ...], append] = ()
-    notes: Annotated[tuple[str, ...], append] = ()
-    revisions: Annotated[int, add] = 0
-    published: str = ""
+def workspace_tools(root: Path) -> list[Tool]:
+    @tool(read_only=True)
+    def list_files() -> str:
+        """List the files in the workspace."""
+        return "\n".join(sorted(p.name for p in root.iterdir()))
+
+    @tool(read_only=True)
+    def read_file(name: str) -> str:
+        """Read one file of the workspace.
+
+        Args:
+            name: the file name, e.g. README.md
+        """
+        return (root / Path(name).name).read_text()
+
+    @tool(destructive=True, require_approval=True)
+    def write_note(name: str, text: str) -> str:
+        """Write a note into the workspace (needs a human's approval).
+
+        Args:
+            name: the note's file name
+            text: what to write
+        """
+        (root / Path(name).name).write_text(text + "\n")
+        return f"wrote {name}"
+
+    return [list_files, read_file, write_note]
 
 
-@node(max_visits=5)
-async def draft(ctx: NodeContext[Article]) -> Update:
-    version = len(ctx.state.drafts) + 1
-    note = f" (addressing: {ctx.state.notes[-1]})" if ctx.state.notes else ""
-    return Update({"drafts": [f"v{version}: a short piece on {ctx.state.topic}{note}"]})
-
-
-@node(interrupts=True, routes=("approve", "revise"))
-async def review(ctx: NodeContext[Article]) -> Update | Pause:
-    if not ctx.answered("decision"):
-        return ctx.interrupt(
-            "decision", kind="review", prompt=f"Publish this?\n  {ctx.state.drafts[-1]}", allowed=("approve", "reject")
-        )
-    decision = ctx.answer("decision")
-    if decision == "approve":
-        return Update(route="approve")
-    return Update({"notes": [decision["reject"]], "revisions": 1}, route="revise")
-
-
-@node
-async def publish(ctx: NodeContext[Article]) -> Update:
-    async def write_file() -> str:  # the side effect, journaled: a resumed run never repeats it
-        out = Path(".loomflow") / "published.txt"
-        out.parent.mkdir(exist_ok=True)
-        with out.open("a") as f:
-            f.write(ctx.state.drafts[-1] + "\n")
-        return str(out)
-
-    where = await ctx.effect("publish", write_file, request={"draft": ctx.state.drafts[-1]})
-    return Update({"published": where})
-
-
-def demo_graph() -> Graph[Article]:
-    return Graph(
-        "publish",
-        state=Article,
-        nodes=[draft, review, publish],
-        edges=[
-            ("draft", "review"),
-            ("review", "publish", "approve"),
-            ("review", "draft", "revise"),
-            ("publish", END),
-        ],
-        start="draft",
+def demo_agent(root: Path, db: str | Path) -> Agent:
+    return Agent(
+        model=Model.scripted(SCRIPT),
+        instructions="You are a careful repository assistant. Read before you write.",
+        tools=workspace_tools(root),
+        checkpoint_store=db,
     )
 
 
-async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> RunResult[Article]:
-    graph = demo_graph()
-
+async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> RunResult[AgentState]:
     def say(text: str = "") -> None:
         print(text, file=out)
 
-    say(f"== the graph ({graph.fingerprint}) ==\n{graph.to_ascii()}\n")
-    first = Interpreter(graph, store=SQLiteStore(db))
-    result = await first.run({"topic": "explicit run graphs"})
+    root = Path(tempfile.mkdtemp(prefix="loomflow-demo-"))
+    (root / "README.md").write_text("# Demo project\nA tiny project the agent explores.\n")
+    (root / "TODO.md").write_text("- ship the demo\n- write the docs\n")
+
+    agent = demo_agent(root, db)
+    graph = agent.graph
+    say(f"== the run graph ({graph.fingerprint}) ==\n{graph.to_ascii()}\n")
+    result = await agent.run("Read the project files and write a short SUMMARY.md of what to do next.")
     say(f"== run {result.run_id}: {result.status} ==")
     assert result.interrupt is not None
-    say(f"waiting at {result.interrupt.node_path!r} ({result.interrupt.kind}): {result.interrupt.prompt}\n")
-    await _checkpoints(first, result.run_id, say)
+    say(f"waiting at {result.interrupt.node_path!r} for {result.interrupt.kind}: {result.interrupt.prompt}\n")
+    await _checkpoints(agent, result.run_id, say)
+    await agent.close()
 
-    # A second interpreter with its own store connection stands for another process resuming the run.
-    second = Interpreter(graph, store=SQLiteStore(db))
-    say(f"\n== resume {result.run_id} with a rejection, from a fresh interpreter ==")
-    result = await second.resume(result.run_id, value={"reject": "add a concrete example"})
-    say(f"status: {result.status}")
-    say(f"\n== resume {result.run_id} with an approval ==")
-    result = await second.resume(result.run_id, value="approve")
-    say(f"status: {result.status}; published to {result.state.published}\n")
-    await _checkpoints(second, result.run_id, say)
-    steps = await second.history(result.run_id)
-    overlay = overlay_from_steps(steps, start=graph.start_path, status=result.status, run_id=result.run_id)
+    # A fresh agent on the same file stands for another process answering the approval.
+    again = demo_agent(root, db)
+    say(f"\n== resume {result.run_id} with 'approve', from a fresh agent ==")
+    result = await again.resume(result.run_id, "approve")
+    say(f"status: {result.status}\noutput: {result.output}")
+    say(f"SUMMARY.md now says: {(root / 'SUMMARY.md').read_text().strip()!r}\n")
+    await _checkpoints(again, result.run_id, say)
+    steps = await again.history(result.run_id)
+    overlay = overlay_from_steps(
+        steps, start=graph.start_path, status=result.status, run_id=result.run_id, structure=graph.structure()
+    )
     say(f"\n== the path run {result.run_id} took ==\n{to_ascii(graph.structure(), overlay)}")
     say(f"\n== its canonical trace ==\n{result.trace}")
+    usage = result.usage
+    say(f"\nusage: {usage.get('input_tokens', 0):.0f} input + {usage.get('output_tokens', 0):.0f} output tokens")
+    say(f"store: {Path(db).resolve()}  (try: sqlite3 {db} 'select step, node_path, status from steps')")
+    await again.close()
     return result
 
 
-async def _checkpoints(interp: Interpreter[Article], run_id: str, say: Callable[[str], None]) -> None:
-    say(f"{'step':>4}  {'node':<8} {'status':<12} {'route':<8} writes")
-    for rec in await interp.history(run_id):
-        writes = ", ".join(f"{k}={summarize(v, 40)}" for k, v in loads(rec.writes).items()) or "-"
-        say(f"{rec.step:>4}  {rec.node_path:<8} {rec.status:<12} {rec.route or '-':<8} {writes}")
+async def _checkpoints(agent: Agent, run_id: str, say: Callable[[str], None]) -> None:
+    say(f"{'step':>4}  {'node':<26} {'status':<12} {'route':<11} writes")
+    for rec in await agent.history(run_id):
+        writes = ", ".join(f"{k}={summarize(v, 32)}" for k, v in loads(rec.writes).items()) or "-"
+        say(f"{rec.step:>4}  {rec.node_path:<26} {rec.status:<12} {rec.route or '-':<11} {writes[:70]}")
 
 
 def main(out: TextIO) -> int:

@@ -103,6 +103,10 @@ def summarize(value: Any, limit: int = 48) -> str:
         return f"+{len(value)}" if len(value) != 1 else "+[" + summarize(value[0], limit - 3) + "]"
     if isinstance(value, Mapping) and "@journal" in value:
         return f"journal#{value['@journal']}" + (f".{value['key']}" if value.get("key") else "")
+    if isinstance(value, Mapping) and isinstance(value.get("name"), str):
+        return str(value["name"])
+    if isinstance(value, Mapping) and value.get("role") in ("user", "assistant", "tool", "system"):
+        return f"{value['role']} message"
     if isinstance(value, Mapping):
         keys = ",".join(sorted(map(str, value)))
         return "{" + (keys if len(keys) <= limit else keys[: limit - 3] + "...") + "}"

@@ -32,7 +32,6 @@ import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -102,18 +101,13 @@ def counter_graph(effects: Path, opts: argparse.Namespace) -> Graph[Counter]:
 
         async def append_line() -> int:
             say(f"call {k}")
-            with open(f"{effects}.calls", "ab") as calls:
-                calls.write(line)
+            _append(Path(f"{effects}.calls"), line)
             if int(hang_step) == k and hang_where == "before":
                 await asyncio.sleep(HOUR)
             if slow:
                 await asyncio.sleep(0.005)
             if not (opts.idempotent and line in _lines(effects)):
-                fd = os.open(effects, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                try:
-                    os.write(fd, line)  # one small O_APPEND write: a kill lands before or after it, never inside
-                finally:
-                    os.close(fd)
+                _append(effects, line)
             say(f"wrote {k}")
             if int(hang_step) == k and hang_where == "after":
                 await asyncio.sleep(HOUR)
@@ -135,6 +129,20 @@ def counter_graph(effects: Path, opts: argparse.Namespace) -> Graph[Counter]:
         edges=[("work", "work", "again"), ("work", END, "done")],
         start="work",
     )
+
+
+def _append(path: Path, line: bytes) -> None:
+    """One small O_APPEND write: a kill lands before or after it, never inside it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _await_barrier(path: str | None) -> None:
+    while path and not os.path.exists(path):
+        time.sleep(0.0005)
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -203,8 +211,7 @@ async def main(argv: list[str]) -> int:
 
     if opts.mode == "gate-resume":
         say("ready")
-        while opts.barrier and not os.path.exists(opts.barrier):
-            time.sleep(0.0005)
+        _await_barrier(opts.barrier)
         try:
             if opts.value is not None:
                 result = await interp.resume(opts.run_id, value=opts.value)
@@ -242,17 +249,18 @@ class Worker:
     """A running worker process seen from the test: its progress lines, its result, and SIGKILL."""
 
     def __init__(self, *args: str | os.PathLike[str]) -> None:
-        self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), *map(str, args)],
             stdout=subprocess.PIPE,
-            stderr=self._stderr,
+            stderr=subprocess.PIPE,
             text=True,
         )
         self.seen: list[str] = []
+        self._errors: list[str] = []
         self._eof = False
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
+        threading.Thread(target=self._pump_stderr, daemon=True).start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -260,6 +268,12 @@ class Worker:
             self._queue.put(line.rstrip("\n"))
         self.proc.stdout.close()
         self._queue.put(None)
+
+    def _pump_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._errors.append(line)
+        self.proc.stderr.close()
 
     def lines(self) -> Iterator[str]:
         """Each line the worker prints, as it prints it, until it exits."""
@@ -302,8 +316,7 @@ class Worker:
         return data
 
     def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return "".join(self._errors)
 
 
 def inspection_graph() -> Graph[Counter]:

@@ -43,7 +43,8 @@ def _load_worker() -> ModuleType:
     if "crash_worker" in sys.modules:
         return sys.modules["crash_worker"]
     spec = importlib.util.spec_from_file_location("crash_worker", Path(__file__).with_name("crash_worker.py"))
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["crash_worker"] = module
     spec.loader.exec_module(module)
@@ -160,7 +161,8 @@ def test_two_processes_answer_an_interrupt_exactly_one_proceeds(tmp_path: Path, 
     loser = next(lines for code, lines in results if code != 0)
     # RunBusy is the contract; which refusal the loser gets today depends on whether it read the run
     # before or after the winner marked it running (see test_answer_while_another_executor_runs_is_busy)
-    assert outcome(loser) in ("busy", "error")
+    refusal = next(x for x in loser if x.startswith("outcome "))
+    assert refusal.startswith("outcome busy") or "is running, not waiting at an interrupt" in refusal, refusal
     result = winner_result(results)
     assert result["values"]["passes"] == 1
     assert result["values"]["answer"] in ("a", "b")
@@ -220,7 +222,8 @@ async def test_two_interpreters_resume_a_failed_run_one_gets_run_busy(tmp_path: 
 
     busy = [o for o in outcomes if isinstance(o, RunBusy)]
     done = [o for o in outcomes if not isinstance(o, BaseException)]
-    assert len(busy) == 1 and len(done) == 1, outcomes
+    assert len(busy) == 1, outcomes
+    assert len(done) == 1, outcomes
     assert done[0].status == "completed"
     # the winner ran `ask` again and then `slow`; the loser ran nothing
     assert sorted([a.services["entered"], b.services["entered"]]) == [[], ["ask", "slow"]]
@@ -248,7 +251,8 @@ async def test_answer_while_another_executor_runs_is_busy(tmp_path: Path) -> Non
     outcomes = await asyncio.gather(a.resume(RUN, value="a"), b.resume(RUN, value="b"), return_exceptions=True)
 
     done = [o for o in outcomes if not isinstance(o, BaseException)]
-    assert len(done) == 1 and done[0].status == "completed"
+    assert len(done) == 1
+    assert done[0].status == "completed"
     refused = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(refused) == 1
     assert isinstance(refused[0], RunBusy), f"{type(refused[0]).__name__}: {refused[0]}"

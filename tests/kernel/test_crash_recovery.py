@@ -31,7 +31,8 @@ def _load_worker() -> ModuleType:
     if "crash_worker" in sys.modules:
         return sys.modules["crash_worker"]
     spec = importlib.util.spec_from_file_location("crash_worker", Path(__file__).with_name("crash_worker.py"))
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["crash_worker"] = module
     spec.loader.exec_module(module)
@@ -145,7 +146,8 @@ def recover(
         assert seen.lines in (0, 1), f"step {step}'s line is in the file {seen.lines} times before any retry"
         assert seen.calls in (0, 1), f"step {step}'s effect started {seen.calls} times before any retry"
         assert seen.lines <= seen.calls
-        assert answer is not None and step in answer, f"unexpected uncertain call at step {step}"
+        assert answer is not None, f"unexpected uncertain call at step {step}"
+        assert step in answer, f"unexpected uncertain call at step {step}"
         mode = answer[step]
         uncertain.append(dataclasses.replace(seen, decision=mode))
         # a kill inside the answered call itself is a different story (see test_killed_retry_asks_again)
@@ -319,9 +321,7 @@ def test_random_kills_recover_exactly_once(tmp_path: Path, reference: dict[str, 
 
 
 @pytest.mark.parametrize("seed", [100, 101])
-def test_random_kills_of_an_idempotent_effect_never_ask(
-    tmp_path: Path, reference: dict[str, Any], seed: int
-) -> None:
+def test_random_kills_of_an_idempotent_effect_never_ask(tmp_path: Path, reference: dict[str, Any], seed: int) -> None:
     kills, _ = schedule(seed)
     rec = recover(tmp_path, kills, None, extra=("--slow-every", "4", "--idempotent"))
     assert rec.uncertain == []
@@ -329,4 +329,3 @@ def test_random_kills_of_an_idempotent_effect_never_ask(
     assert rec.result["values"] == reference
     assert dict(copies(effects)) == dict.fromkeys(range(1, STEPS + 1), 1)
     check_history(tmp_path, rec.result, [])
-
