@@ -15,6 +15,7 @@ from loomflow.agent.config import (
 from loomflow.agent.hooks import Ask, Deny
 from loomflow.agent.session import RunHandle, Session, SessionConfig
 from loomflow.agent.session_store import MemorySessionStore, SessionStore, SQLiteSessionStore
+from loomflow.agent.signals import RuntimeSignal
 from loomflow.agent.state import AgentState
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "RunContext",
     "RunHandle",
     "Runtime",
+    "RuntimeSignal",
     "RuntimeTask",
     "SQLiteSessionStore",
     "Session",

@@ -104,6 +104,7 @@ class Agent:
                 runtime=self.runtime,
                 hooks=self.hooks,
                 transcript=self._transcript,
+                take_signals=self._take_signals,
             )
             self._interp = Interpreter(
                 self.graph,
@@ -276,6 +277,9 @@ class Agent:
         if run.status in ("completed", "cancelled", "failed"):
             self._transcripts[run_id] = out
         return out
+
+    async def _take_signals(self, session_id: str, run_id: str) -> list[dict[str, Any]]:
+        return await self.session_store.take_signals(session_id, run_id)
 
     async def _transcript(self, session_id: str, run_id: str) -> list[Message]:
         runs = await self.session_store.runs(session_id)

@@ -38,6 +38,8 @@ class AgentServices:
     hooks: Hooks
     #: the transcript (user turns and answers) of a session's runs before a run, oldest first
     transcript: Callable[[str, str], Awaitable[list[Message]]]
+    #: take the session's pending signals for a run (session id, run id) -> signals as dicts
+    take_signals: Callable[[str, str], Awaitable[list[dict[str, Any]]]]
 
 
 def estimate(chars: int) -> int:
@@ -60,6 +62,9 @@ def system_prompt(services: AgentServices, state: AgentState) -> str:
             dashboard.append("Criteria:\n" + "\n".join(f"- {c}" for c in task.criteria))
     if ctx is not None and ctx.inputs:
         dashboard.append("Inputs:\n" + "\n".join(f"- {k}: {_short(v)}" for k, v in ctx.inputs.items()))
+    if state.signals:
+        lines = "\n".join(f"- [{s['urgency']}] {s['source']}/{s['type']}: {s['summary']}" for s in state.signals)
+        dashboard.append(f"Signals received:\n{lines}")
     if state.handoff:
         dashboard.append(f"Handoff (the context was renewed; this is the work so far):\n{state.handoff}")
     if dashboard:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from loomflow.agent.config import RunContext, RuntimeTask
+from loomflow.agent.signals import RuntimeSignal
 from loomflow.agent.state import AgentState
 from loomflow.events import Event
 from loomflow.execution import Execution
@@ -97,6 +98,19 @@ class Session:
     async def stream(self, task: str | RuntimeTask, *, context: RunContext | None = None) -> AsyncIterator[Event]:
         async for event in self.agent.stream(task, context=context, session_id=self.id):
             yield event
+
+    async def receive(self, signal: RuntimeSignal, *, run: bool = False) -> RunResult[AgentState] | bool:
+        """Queue an external signal for the session's next run (which shows it in its dashboard).
+
+        Returns ``False`` for a duplicate (same ``dedupe_key``), else ``True``; with ``run=True`` it starts
+        that run at once, with the signal's summary as the task, and returns its result.
+        """
+        store = self.agent.session_store
+        await store.ensure_session(self.id, signal.created_at)
+        fresh = await store.add_signal(self.id, signal.dedupe_key, signal.model_dump(mode="json"))
+        if run and fresh:
+            return await self.run(signal.summary)
+        return fresh
 
     async def runs(self) -> list[str]:
         """The session's run ids, oldest first."""

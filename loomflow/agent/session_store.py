@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, node_path TEXT, step INTEGER,
     time REAL NOT NULL, data BLOB NOT NULL, PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signals (
+    session_id TEXT NOT NULL, idx INTEGER NOT NULL, dedupe_key TEXT NOT NULL, data BLOB NOT NULL,
+    consumed_by TEXT, PRIMARY KEY (session_id, idx), UNIQUE (session_id, dedupe_key)
+);
 """
 
 
@@ -45,6 +49,12 @@ class SessionStore(Protocol):
 
     async def events(self, run_id: str, after: int = 0) -> list[Event]: ...
 
+    async def add_signal(self, session_id: str, key: str, signal: dict[str, Any]) -> bool:
+        """Queue a signal; ``False`` if a signal with this dedupe key was already received."""
+
+    async def take_signals(self, session_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The signals not yet consumed, now consumed by ``run_id`` (and those it consumed before)."""
+
     async def close(self) -> None: ...
 
 
@@ -55,6 +65,7 @@ class MemorySessionStore:
         self._sessions: dict[str, dict[str, Any]] = {}
         self._runs: dict[str, list[str]] = {}
         self._events: dict[str, dict[int, Event]] = {}
+        self._signals: dict[str, list[tuple[str, dict[str, Any], str | None]]] = {}
 
     async def ensure_session(self, session_id: str, now: float, metadata: dict[str, Any] | None = None) -> None:
         self._sessions.setdefault(session_id, {"created_at": now, "metadata": metadata})
@@ -79,6 +90,22 @@ class MemorySessionStore:
     async def events(self, run_id: str, after: int = 0) -> list[Event]:
         kept = self._events.get(run_id, {})
         return [kept[s] for s in sorted(kept) if s > after]
+
+    async def add_signal(self, session_id: str, key: str, signal: dict[str, Any]) -> bool:
+        queue = self._signals.setdefault(session_id, [])
+        if any(k == key for k, _, _ in queue):
+            return False
+        queue.append((key, signal, None))
+        return True
+
+    async def take_signals(self, session_id: str, run_id: str) -> list[dict[str, Any]]:
+        queue = self._signals.get(session_id, [])
+        out = []
+        for i, (key, signal, by) in enumerate(queue):
+            if by is None or by == run_id:
+                queue[i] = (key, signal, run_id)
+                out.append(signal)
+        return out
 
     async def close(self) -> None:
         return None
@@ -137,6 +164,37 @@ class SQLiteSessionStore:
             (run_id, after),
         ).fetchall()
         return [Event(seq, run_id, kind, path, step, t, loads(data)) for seq, kind, path, step, t, data in rows]
+
+    async def add_signal(self, session_id: str, key: str, signal: dict[str, Any]) -> bool:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            idx = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM signals WHERE session_id=?", (session_id,))
+            cur = db.execute(
+                "INSERT OR IGNORE INTO signals VALUES (?, ?, ?, ?, NULL)",
+                (session_id, int(idx.fetchone()[0]), key, dumps(signal)),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return cur.rowcount == 1
+
+    async def take_signals(self, session_id: str, run_id: str) -> list[dict[str, Any]]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "UPDATE signals SET consumed_by=? WHERE session_id=? AND consumed_by IS NULL", (run_id, session_id)
+            )
+            rows = db.execute(
+                "SELECT data FROM signals WHERE session_id=? AND consumed_by=? ORDER BY idx", (session_id, run_id)
+            ).fetchall()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return [loads(r[0]) for r in rows]
 
     async def close(self) -> None:
         self._db.close()

@@ -47,3 +47,5 @@ class AgentState(State):
     renewals: Annotated[int, add] = 0
     output: str | None = None
     artifacts: Annotated[tuple[dict[str, Any], ...], append] = ()
+    #: runtime signals the session received before this run (taken by ``intake``)
+    signals: tuple[dict[str, Any], ...] = ()

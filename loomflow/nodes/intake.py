@@ -1,7 +1,10 @@
-"""``intake``: the first step of every agent run. Fires ``before_run`` and fixes what of the session's
-earlier runs this run will see (``restored``), so a resumed run sees exactly the same history."""
+"""``intake``: the first step of every agent run. Fires ``before_run``, fixes what of the session's
+earlier runs this run will see (``restored``), and takes the session's pending signals (journaled, so
+a resumed run sees exactly the same history and signals)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from loomflow.agent.context import transcript_turns
 from loomflow.nodedef import node
@@ -18,5 +21,18 @@ async def intake(ctx: Ctx) -> Update | Pause:
     if pause is not None:
         return pause
     history = await transcript(ctx)
-    restored = services(ctx).runtime.session_restore.select(transcript_turns(history))
-    return Update({"restored": restored} if restored else {})
+    svc = services(ctx)
+    writes: dict[str, Any] = {}
+    restored = svc.runtime.session_restore.select(transcript_turns(history))
+    if restored:
+        writes["restored"] = restored
+    sid = ctx.state.session_id
+    if sid is not None:
+        run_id = ctx.run_id
+
+        async def take() -> list[dict[str, Any]]:
+            return await svc.take_signals(sid, run_id)
+
+        if await ctx.effect("signals", take, request={"session": sid}, idempotent=True):
+            writes["signals"] = ctx.journal_ref()
+    return Update(writes)
