@@ -67,6 +67,7 @@ class Execution:
         self.answers: dict[str, Any] = dict(run.answers or {})
         self.fresh_answers: dict[str, Any] = {}
         self.visits = Counter(r.node_path for r in chain if r.visit == r.step and r.status != "limit")
+        self.limit_steps = sum(1 for r in chain if r.status == "limit")
         self.since_snapshot = _since_snapshot(chain)
         #: active seconds spent in this run's steps (what a wall-clock budget counts; waiting is free)
         self.elapsed = sum(r.duration for r in chain)
@@ -238,7 +239,7 @@ class Execution:
 
     def _limit_reason(self, cn: CompiledNode, *, fresh: bool) -> str | None:
         max_steps = self.limits.max_steps
-        if max_steps is not None and sum(1 for r in self.chain if r.status != "limit") >= max_steps:
+        if max_steps is not None and len(self.chain) - self.limit_steps >= max_steps:
             return f"the run reached max_steps={max_steps}; resume with a larger limit to go on"
         if not fresh:
             return None
@@ -312,6 +313,8 @@ class Execution:
         await self.interp._write_step(self, rec)
         self.chain.append(rec)
         self.elapsed += duration
+        if status == "limit":
+            self.limit_steps += 1
         self.head = step_no
         self.next_step = step_no + 1
         if status == "ok":

@@ -100,8 +100,8 @@ def counter_graph(effects: Path, opts: argparse.Namespace) -> Graph[Counter]:
         say(f"begin {k}")
 
         async def append_line() -> int:
+            _append(Path(f"{effects}.calls"), line)  # counted before announced: "call k" means it started
             say(f"call {k}")
-            _append(Path(f"{effects}.calls"), line)
             if int(hang_step) == k and hang_where == "before":
                 await asyncio.sleep(HOUR)
             if slow:
