@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run the benchmark: loomflow, LangGraph and the plain-Python baseline on the same workloads.
 
-    python bench/run.py            # the measured run: 5 interleaved rounds (about 6 minutes on 2 cores)
-    python bench/run.py --quick    # one round, fewer repetitions (about 1 minute once LangGraph is installed)
+    python bench/run.py            # the measured run: 5 interleaved rounds (about 2.5 minutes on 2 cores)
+    python bench/run.py --quick    # one round, 3 repetitions (about 30 s once LangGraph is installed)
 
 Every (side, workload, persistence) job is a fresh subprocess that prints one ``RESULT {json}`` line;
 the jobs of a round run in a shuffled order, so that drift of the machine spreads over every side.

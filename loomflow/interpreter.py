@@ -231,6 +231,7 @@ class Interpreter(Generic[S]):
                 exe.task.uncancel()
             await self._settle(exe, "cancelled")
         except RunBusy:
+            await self.store.release(exe.run_id, self.owner)  # a no-op unless this process holds it
             raise
         except BaseException:
             await self._release(exe)
@@ -257,62 +258,20 @@ class Interpreter(Generic[S]):
         """
         if run_id in self._active:
             raise RunBusy(f"run {run_id!r} is running in this process; wait for it to pause or end")
-        lin = await load_lineage(self.store, run_id)
-        run = lin.run
-        if run.status in FINAL:
-            raise InvalidTransition(
-                f"run {run_id!r} is {run.status}, which is final; fork it to go on from one of its steps"
-            )
-        lin = await self._check_graph(lin)
-        run = lin.run
-        answers = dict(run.answers or {})
-        fresh: dict[str, Any] = {}
-        if at is not None:
-            if value is not _MISSING or values:
-                raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
-            rec = self._resolve_at(lin, at)
-            if rec.run_id != run_id:
-                raise RunError(
-                    f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
-                    f"fork that run instead"
-                )
-            await self.store.supersede(run_id, rec.step)
-            lin = await load_lineage(self.store, run_id)
-            head, pending = rec.parent_step, None
-            cursor_path: str | None = rec.node_path
-        else:
-            head = lin.head()
-            cursor_path, pending = self._continue_from(lin, head)
-            fresh = self._answers(run, value, values)
-            answers.update(fresh)
+        if await self.store.get_run(run_id) is None:
+            await load_lineage(self.store, run_id)  # raises RunNotFound with the usual message
+        # Take the run first, then read it: a resume that lost a race must see the winner's result.
         await self._acquire(run_id)
-        life = Lifecycle(run_id, run.status)
-        self._machine.to(life, "running")
-        stored_limits = Limits.from_json(run.limits)
-        limits = stored_limits.raised(limits) if limits else stored_limits
-        chain = lin.chain(head)
+        try:
+            prepared = await self._prepare_resume(run_id, value, values, at, limits)
+        except BaseException:
+            await self.store.release(run_id, self.owner)
+            raise
+        lin, run, chain, head, cursor_path, pending, limits, fresh = prepared
         state_values = self._state_values(lin, chain)
-        first_seq = run.seq_reserved + 1
-        await self.store.update_run(
-            run_id,
-            status="running",
-            answers=answers,
-            interrupts=(),
-            error=None,
-            limits=limits.to_json(),
-            seq_reserved=first_seq - 1 + _SEQ_BLOCK,
-            updated_at=self.clock.now(),
-        )
+        first_seq = run.seq_reserved - _SEQ_BLOCK + 1  # seqs after those the last executor could use
         own = [r.step for r in lin.own]
         next_step = max(own) + 1 if own else lin.run.parent_step or 1
-        run = dataclasses.replace(
-            run,
-            status="running",
-            answers=answers,
-            interrupts=(),
-            error=None,
-            seq_reserved=first_seq - 1 + _SEQ_BLOCK,
-        )
         journal = None
         if run.kind == "replay" and run.replay_of is not None:
             journal = await self._replay_journal(run.replay_of, run_id)
@@ -334,6 +293,65 @@ class Interpreter(Generic[S]):
             await self._settle(exe, "completed")
             return self._result(exe)
         return await self.drive(exe)
+
+    async def _prepare_resume(
+        self,
+        run_id: str,
+        value: Any,
+        values: Mapping[str, Any] | None,
+        at: int | str | None,
+        limits: Limits | None,
+    ) -> tuple[Lineage, RunRecord, list[StepRecord], int | None, str | None, int | None, Limits, dict[str, Any]]:
+        """Check and mark a run as running again (the caller holds its lease)."""
+        lin = await load_lineage(self.store, run_id)
+        run = lin.run
+        if run.status in FINAL:
+            raise InvalidTransition(
+                f"run {run_id!r} is {run.status}, which is final; fork it to go on from one of its steps"
+            )
+        lin = await self._check_graph(lin)
+        run = lin.run
+        fresh: dict[str, Any] = {}
+        if at is not None:
+            if value is not _MISSING or values:
+                raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
+            rec = self._resolve_at(lin, at)
+            if rec.run_id != run_id:
+                raise RunError(
+                    f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
+                    f"fork that run instead"
+                )
+            await self.store.supersede(run_id, rec.step)
+            lin = await load_lineage(self.store, run_id)
+            head, pending = rec.parent_step, None
+            cursor_path: str | None = rec.node_path
+        else:
+            head = lin.head()
+            cursor_path, pending = self._continue_from(lin, head)
+            fresh = self._answers(run, value, values)
+        # Only the visit that runs again needs answers; older ones stay in the steps that recorded them.
+        marker = f"@{pending}:"
+        answers = {k: v for k, v in (run.answers or {}).items() if pending is not None and marker in k}
+        answers.update(fresh)
+        life = Lifecycle(run_id, run.status)
+        self._machine.to(life, "running")
+        stored_limits = Limits.from_json(run.limits)
+        limits = stored_limits.raised(limits) if limits else stored_limits
+        seq_reserved = run.seq_reserved + _SEQ_BLOCK
+        await self.store.update_run(
+            run_id,
+            status="running",
+            answers=answers,
+            interrupts=(),
+            error=None,
+            limits=limits.to_json(),
+            seq_reserved=seq_reserved,
+            updated_at=self.clock.now(),
+        )
+        run = dataclasses.replace(
+            run, status="running", answers=answers, interrupts=(), error=None, seq_reserved=seq_reserved
+        )
+        return lin, run, lin.chain(head), head, cursor_path, pending, limits, fresh
 
     def _continue_from(self, lin: Lineage, head: int | None) -> tuple[str | None, int | None]:
         """Which node runs next, and the visit it continues (for a paused or failed node)."""

@@ -81,7 +81,8 @@ class Journal:
             if entry.status == "timed_out" and not idempotent:  # it may have taken effect: never repeat it
                 raise TimeoutError(entry.error or f"call {name!r} timed out")
             if entry.status == "intent" and not idempotent:
-                uid = ctx.interrupt_id(f"uncertain:{index}")
+                # The id names this intent: a retried call that is cut off again asks again.
+                uid = ctx.interrupt_id(f"uncertain:{index}:{int(entry.started_at * 1e6)}")
                 decision = answers.get(uid)
                 if decision == "skip":
                     await self.store.journal_put(_with(entry, status="skipped", finished=self.clock.now()))

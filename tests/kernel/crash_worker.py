@@ -9,17 +9,17 @@ Modes of the counter graph (30 steps; each appends ``step-<k>`` to EFFECTS_FILE 
 - ``go``: start the run if it does not exist yet, else ``resume`` it without a value;
 - ``retry`` / ``skip``: ``resume`` it answering its pending ``uncertain_call`` interrupt.
 
-Modes of the gate graph (``ask`` pauses for a value, then ``slow`` sleeps ``--hold`` seconds):
+The gate graph (``ask`` pauses for a value, then ``slow`` sleeps ``--hold`` seconds); the test
+creates its runs in-process:
 
-- ``gate-start``: start the run, which pauses at ``ask``;
 - ``gate-resume``: print ``ready``, wait for ``--barrier`` to exist, then ``resume`` (with ``--value``
   when given). Exits 0 when the run completed, 3 on ``RunBusy``, 4 on another ``LoomflowError``.
 
 Progress lines let the parent kill this process at chosen points: ``begin k`` (node started),
 ``call k`` (inside the effect: its intent is already journaled), ``wrote k`` (the line is in the
 file, the result is not yet journaled), ``committed k`` (the step record is committed). The last
-line is ``result {json}`` or ``outcome ...``. ``--hang`` makes the effect of step K sleep for an
-hour before or after its write, and ``--stop-after`` stalls once step K is committed, so a kill lands
+line is ``result {json}`` or ``outcome ...``. ``--hang`` makes the effect of step K stall (two minutes)
+before or after its write, and ``--stop-after`` stalls once step K is committed, so a kill lands
 mid-call, or between two steps, deterministically.
 """
 
@@ -59,6 +59,9 @@ from loomflow.checkpoint.codec import loads
 
 STEPS = 30
 HOUR = 3600.0
+#: how long a deliberately stalled worker sleeps: long enough to be killed, short enough that an orphan
+#: left by an aborted test session goes away by itself
+STALL = 120.0
 #: seconds the parent waits for any one line or exit before failing the test (a hang fails, never blocks)
 TIMEOUT = 60.0
 
@@ -86,7 +89,7 @@ class TracingStore(SQLiteStore):
             k = int(line.removeprefix("step-"))
             say(f"committed {k}")
             if k == self.stop_after:
-                await asyncio.sleep(HOUR)
+                await asyncio.sleep(STALL)
 
 
 def counter_graph(effects: Path, opts: argparse.Namespace) -> Graph[Counter]:
@@ -103,14 +106,14 @@ def counter_graph(effects: Path, opts: argparse.Namespace) -> Graph[Counter]:
             _append(Path(f"{effects}.calls"), line)  # counted before announced: "call k" means it started
             say(f"call {k}")
             if int(hang_step) == k and hang_where == "before":
-                await asyncio.sleep(HOUR)
+                await asyncio.sleep(STALL)
             if slow:
                 await asyncio.sleep(0.005)
             if not (opts.idempotent and line in _lines(effects)):
                 _append(effects, line)
             say(f"wrote {k}")
             if int(hang_step) == k and hang_where == "after":
-                await asyncio.sleep(HOUR)
+                await asyncio.sleep(STALL)
             if slow:
                 await asyncio.sleep(0.005)
             return k
@@ -141,7 +144,10 @@ def _append(path: Path, line: bytes) -> None:
 
 
 def _await_barrier(path: str | None) -> None:
+    deadline = time.monotonic() + TIMEOUT
     while path and not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"barrier {path} never appeared")
         time.sleep(0.0005)
 
 
@@ -191,7 +197,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("db")
     parser.add_argument("run_id")
     parser.add_argument("effects")
-    parser.add_argument("mode", choices=["go", "retry", "skip", "gate-start", "gate-resume"])
+    parser.add_argument("mode", choices=["go", "retry", "skip", "gate-resume"])
     parser.add_argument("--hang", default=None)
     parser.add_argument("--stop-after", type=int, default=0)
     parser.add_argument("--idempotent", action="store_true")
@@ -204,7 +210,7 @@ async def main(argv: list[str]) -> int:
     store = TracingStore(opts.db, synchronous="normal")
     store.stop_after = opts.stop_after
     # A lease TTL of an hour: resuming after a kill works only because the dead holder is detected.
-    if opts.mode.startswith("gate"):
+    if opts.mode == "gate-resume":
         interp: Interpreter[Any] = Interpreter(gate_graph(opts), store=store, durability="sync", lease_ttl=HOUR)
     else:
         interp = Interpreter(counter_graph(Path(opts.effects), opts), store=store, durability="sync", lease_ttl=HOUR)
@@ -229,7 +235,7 @@ async def main(argv: list[str]) -> int:
 
     try:
         run = await store.get_run(opts.run_id)
-        if opts.mode == "gate-start" or run is None:
+        if run is None:
             result = await interp.run(run_id=opts.run_id)
         elif run.status == "completed":  # the parent's kill came after this run had already finished
             result = await interp.result(opts.run_id)

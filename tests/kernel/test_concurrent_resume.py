@@ -104,9 +104,20 @@ def make_interrupted(db: Path) -> None:
 def make_crashed(db: Path, effects: Path) -> None:
     """A run whose executor was SIGKILLed inside ``slow``: status ``running``, lease held by a dead pid."""
     make_interrupted(db)
-    doomed = cw.Worker(db, RUN, effects, "gate-resume", "--value", "first", "--hold", "3600")
+    doomed = cw.Worker(db, RUN, effects, "gate-resume", "--value", "first", "--hold", "120")
     doomed.wait_for("slow")
     doomed.kill()
+
+    async def holder() -> tuple[str, str] | None:
+        store = SQLiteStore(db)
+        try:
+            run, lease = await store.get_run(RUN), await store.lease(RUN)
+        finally:
+            await store.close()
+        assert run is not None
+        return (run.status, lease[0].split(":")[1]) if lease else None
+
+    assert asyncio.run(holder()) == ("running", str(doomed.proc.pid))
 
 
 def race(tmp_path: Path, values: tuple[str | None, str | None]) -> list[tuple[int, list[str]]]:
@@ -234,14 +245,6 @@ async def test_two_interpreters_resume_a_failed_run_one_gets_run_busy(tmp_path: 
     assert await a.store.lease(RUN) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kernel bug: resume() checks the run's status and the interrupt value before taking the lease, "
-        "so answering a run another executor is running raises RunError('not waiting at an interrupt; "
-        "resume it without a value') instead of RunBusy (interpreter.py, resume)"
-    ),
-)
 async def test_answer_while_another_executor_runs_is_busy(tmp_path: Path) -> None:
     db = tmp_path / "run.db"
     first = await box(db).run(run_id=RUN)
@@ -276,14 +279,6 @@ class HeldStore(SQLiteStore):
         return await super().acquire(run_id, owner, ttl, now, steal_from=steal_from)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kernel bug: resume() loads the run before taking its lease and never re-reads it; an executor "
-        "that gets the lease after another one completed the run re-runs the answered node and rewrites "
-        "the completed run to 'running' with a lease it never releases (interpreter.py, resume/drive)"
-    ),
-)
 async def test_resume_that_loses_the_race_leaves_the_completed_run_alone(tmp_path: Path) -> None:
     db = tmp_path / "run.db"
     first = await box(db).run(run_id=RUN)

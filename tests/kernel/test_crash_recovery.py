@@ -188,8 +188,9 @@ def check_history(tmp_path: Path, final: dict[str, Any], uncertain: list[Uncerta
     assert [r.parent_step for r in history] == [None, *numbers[:-1]]
     committed = [line for r in history if r.status == "ok" for line in cw.loads(r.writes)["log"]]
     assert committed == [f"step-{k}" for k in range(1, STEPS + 1)]
-    asked = [i.payload["request"]["line"] for r in history if r.status == "interrupted" for i in r.interrupts]
-    assert asked == [f"step-{u.step}" for u in uncertain]
+    # a worker killed just as it re-asked leaves an interrupted step and the next one asks again: compare sets
+    asked = {i.payload["request"]["line"] for r in history if r.status == "interrupted" for i in r.interrupts}
+    assert asked == {f"step-{u.step}" for u in uncertain}
     assert {k: list(v) if isinstance(v, tuple) else v for k, v in state.items()} == final["values"]
 
 
@@ -202,6 +203,14 @@ def finish_checks(tmp_path: Path, rec: Recovery, reference: dict[str, Any]) -> N
     check_history(tmp_path, rec.result, rec.uncertain)
 
 
+async def read_lease(db: Path) -> tuple[str, float] | None:
+    store = SQLiteStore(db)
+    try:
+        return await store.lease(RUN)
+    finally:
+        await store.close()
+
+
 # ---------------------------------------------------------------------- deterministic kill points
 def test_kill_between_steps_resumes_at_once_without_repeating(tmp_path: Path, reference: dict[str, Any]) -> None:
     db, effects = paths(tmp_path)
@@ -209,7 +218,7 @@ def test_kill_between_steps_resumes_at_once_without_repeating(tmp_path: Path, re
     worker.wait_for("committed 10")
     worker.kill()
 
-    lease = asyncio.run(SQLiteStore(db).lease(RUN))
+    lease = asyncio.run(read_lease(db))
     assert lease is not None, "the killed worker never released its lease"
     owner, expires = lease
     assert owner.split(":")[1] == str(worker.proc.pid)
@@ -270,13 +279,6 @@ def test_idempotent_call_killed_mid_call_is_rerun_without_asking(tmp_path: Path,
     check_history(tmp_path, result, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kernel bug: an operator's 'retry' for an uncertain call stays in run.answers, so when the retried "
-        "call is itself cut off mid-call, the next resume re-runs it again without asking (journal.py)"
-    ),
-)
 def test_killed_retry_asks_again(tmp_path: Path) -> None:
     db, effects = paths(tmp_path)
     first = cw.Worker(db, RUN, effects, "go", "--hang", "7:before")
