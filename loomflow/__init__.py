@@ -130,78 +130,131 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the same names, for type checkers (``X as X`` marks them re-exported)
     from loomflow.agent import (
-        Agent,
-        AgentState,
-        Ask,
-        ContextProtocol,
-        ContinuityPolicy,
-        Deny,
-        Generation,
-        MemorySessionStore,
-        RunContext,
-        RunHandle,
-        Runtime,
-        RuntimeSignal,
-        RuntimeTask,
-        Session,
-        SessionConfig,
-        SessionRestorePolicy,
-        SessionStore,
-        SQLiteSessionStore,
+        Agent as Agent,
+        AgentState as AgentState,
+        Ask as Ask,
+        ContextProtocol as ContextProtocol,
+        ContinuityPolicy as ContinuityPolicy,
+        Deny as Deny,
+        Generation as Generation,
+        MemorySessionStore as MemorySessionStore,
+        RunContext as RunContext,
+        RunHandle as RunHandle,
+        Runtime as Runtime,
+        RuntimeSignal as RuntimeSignal,
+        RuntimeTask as RuntimeTask,
+        Session as Session,
+        SessionConfig as SessionConfig,
+        SessionRestorePolicy as SessionRestorePolicy,
+        SessionStore as SessionStore,
+        SQLiteSessionStore as SQLiteSessionStore,
     )
     from loomflow.checkpoint import (
-        CheckpointStore,
-        JournalEntry,
-        MemoryStore,
-        RunRecord,
-        SQLiteStore,
-        StepRecord,
+        CheckpointStore as CheckpointStore,
+        JournalEntry as JournalEntry,
+        MemoryStore as MemoryStore,
+        RunRecord as RunRecord,
+        SQLiteStore as SQLiteStore,
+        StepRecord as StepRecord,
     )
-    from loomflow.clock import Clock, FakeClock, SystemClock, sequential_ids
+    from loomflow.clock import (
+        Clock as Clock,
+        FakeClock as FakeClock,
+        SystemClock as SystemClock,
+        sequential_ids as sequential_ids,
+    )
     from loomflow.errors import (
-        CorruptCheckpoint,
-        EffectSkipped,
-        GovernanceError,
-        GraphError,
-        IncompatibleGraph,
-        InvalidTransition,
-        LoomflowError,
-        ProviderError,
-        ReplayDivergence,
-        RouteError,
-        RunBusy,
-        RunError,
-        RunNotFound,
-        StoreError,
-        StoreVersionError,
+        CorruptCheckpoint as CorruptCheckpoint,
+        EffectSkipped as EffectSkipped,
+        GovernanceError as GovernanceError,
+        GraphError as GraphError,
+        IncompatibleGraph as IncompatibleGraph,
+        InvalidTransition as InvalidTransition,
+        LoomflowError as LoomflowError,
+        ProviderError as ProviderError,
+        ReplayDivergence as ReplayDivergence,
+        RouteError as RouteError,
+        RunBusy as RunBusy,
+        RunError as RunError,
+        RunNotFound as RunNotFound,
+        StoreError as StoreError,
+        StoreVersionError as StoreVersionError,
     )
-    from loomflow.events import Event
-    from loomflow.execution import Execution
-    from loomflow.graph import END, Edge, Graph, Subgraph
-    from loomflow.interpreter import Interpreter, RunResult
-    from loomflow.lifecycle import RunStatus
-    from loomflow.limits import Limits
+    from loomflow.events import (
+        Event as Event,
+    )
+    from loomflow.execution import (
+        Execution as Execution,
+    )
+    from loomflow.graph import (
+        END as END,
+        Edge as Edge,
+        Graph as Graph,
+        Subgraph as Subgraph,
+    )
+    from loomflow.interpreter import (
+        Interpreter as Interpreter,
+        RunResult as RunResult,
+    )
+    from loomflow.lifecycle import (
+        RunStatus as RunStatus,
+    )
+    from loomflow.limits import (
+        Limits as Limits,
+    )
     from loomflow.messages import (
-        FilePart,
-        ImagePart,
-        Message,
-        ModelDelta,
-        ModelRequest,
-        ModelResponse,
-        TextPart,
-        ThinkingPart,
-        ToolCall,
-        ToolCallPart,
-        ToolResultPart,
-        ToolSpec,
-        Usage,
+        FilePart as FilePart,
+        ImagePart as ImagePart,
+        Message as Message,
+        ModelDelta as ModelDelta,
+        ModelRequest as ModelRequest,
+        ModelResponse as ModelResponse,
+        TextPart as TextPart,
+        ThinkingPart as ThinkingPart,
+        ToolCall as ToolCall,
+        ToolCallPart as ToolCallPart,
+        ToolResultPart as ToolResultPart,
+        ToolSpec as ToolSpec,
+        Usage as Usage,
     )
-    from loomflow.model import Model
-    from loomflow.nodedef import FunctionNode, Node, NodeContext, Retry, node
-    from loomflow.outcomes import End, Interrupt, JournalRef, Pause, Update
-    from loomflow.providers import ModelProvider, ScriptedModel
-    from loomflow.state import Channel, Reducer, State, add, append, merge, replace
-    from loomflow.tools import Artifact, Tool, tool
-    from loomflow.trace import Trace, TraceStep
+    from loomflow.model import (
+        Model as Model,
+    )
+    from loomflow.nodedef import (
+        FunctionNode as FunctionNode,
+        Node as Node,
+        NodeContext as NodeContext,
+        Retry as Retry,
+        node as node,
+    )
+    from loomflow.outcomes import (
+        End as End,
+        Interrupt as Interrupt,
+        JournalRef as JournalRef,
+        Pause as Pause,
+        Update as Update,
+    )
+    from loomflow.providers import (
+        ModelProvider as ModelProvider,
+        ScriptedModel as ScriptedModel,
+    )
+    from loomflow.state import (
+        Channel as Channel,
+        Reducer as Reducer,
+        State as State,
+        add as add,
+        append as append,
+        merge as merge,
+        replace as replace,
+    )
+    from loomflow.tools import (
+        Artifact as Artifact,
+        Tool as Tool,
+        tool as tool,
+    )
+    from loomflow.trace import (
+        Trace as Trace,
+        TraceStep as TraceStep,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loomflow.checkpoint.codec import dumps
@@ -19,7 +19,7 @@ from loomflow.events import EventLog
 from loomflow.graph import END, CompiledNode
 from loomflow.journal import Journal, UncertainCall
 from loomflow.lifecycle import Lifecycle
-from loomflow.nodedef import NodeContext
+from loomflow.nodedef import FunctionNode, NodeContext
 from loomflow.outcomes import End, Interrupt, JournalRef, Outcome, Pause, Update
 from loomflow.state import apply_writes
 
@@ -79,6 +79,28 @@ class Execution:
         self.task: asyncio.Task[Any] | None = None
         self.seq_reserved = run.seq_reserved
         self._channels = self.graph.state.channels()
+        self._table = self.graph.table
+        self._state_cls = self.graph.state
+        self._services = interp.services
+        self._clock = interp.clock
+        self._snapshot_every = interp.snapshot_every
+        self._sync_writes = interp.durability == "sync"
+        #: set by resume/replay: steps up to ``first_step`` may have journal entries from an earlier process
+        self.resumed = False
+        self.first_step = next_step
+        self._store = interp.store
+        # nodes with neither retry nor timeout are called directly (a function node's function itself)
+        self._direct: dict[str, Callable[[NodeContext[Any]], Awaitable[Outcome]]] = {
+            p: (c.node.fn if isinstance(c.node, FunctionNode) else c.node.run)
+            for p, c in self._table.items()
+            if c.node.retry is None and c.node.timeout is None
+        }
+        # only runs with a step bound, a visit override or a node with max_visits pay for limit checks
+        self._limited = (
+            limits.max_steps is not None
+            or bool(limits.max_visits)
+            or any(c.node.max_visits is not None for c in self.graph.table.values())
+        )
         self._appends = {n for n, ch in self._channels.items() if ch.appends}
 
     @property
@@ -91,8 +113,10 @@ class Execution:
         return self.life.state != "running"
 
     # ------------------------------------------------------------------ events
-    def emit(self, kind: str, node_path: str | None, step: int | None, data: dict[str, Any]) -> None:
-        self.events.add(kind, node_path, step, self.interp.clock.now(), data)
+    def emit(
+        self, kind: str, node_path: str | None, step: int | None, data: dict[str, Any], at: float | None = None
+    ) -> None:
+        self.events.add(kind, node_path, step, self.interp.clock.now() if at is None else at, data)
         if self.events.next_seq > self.seq_reserved:
             self.seq_reserved += _SEQ_BLOCK
             self.interp._reserve_later(self)
@@ -100,28 +124,27 @@ class Execution:
     # ------------------------------------------------------------------ the step
     async def step(self) -> StepRecord | None:
         """Run the node at the cursor and record it; ``None`` when the run is not running."""
-        if self.done or self.cursor is None:
-            return None
-        interp = self.interp
         path = self.cursor
-        cn = self.graph.table[path]
+        if path is None or self.life.state != "running":
+            return None
+        cn = self._table[path]
         step_no = self.next_step
-        visit = self.pending_visit if self.pending_visit is not None else step_no
-        limit_reason = self._limit_reason(cn, fresh=self.pending_visit is None)
-        if limit_reason is not None:
-            return await self._finish_step(
-                cn, step_no, visit, {}, None, END, "limit", interp.clock.now(), 0.0, 1, error=limit_reason
-            )
-        if self.pending_visit is None:
+        pending = self.pending_visit
+        visit = step_no if pending is None else pending
+        clock = self._clock
+        if self._limited:
+            reason = self._limit_reason(cn, fresh=pending is None)
+            if reason is not None:
+                return await self._record(cn, step_no, visit, clock.now(), 0.0, None, None, reason, limit=True)
+        if pending is None:
             self.visits[path] += 1
-        clock = interp.clock
         ctx: NodeContext[Any] = NodeContext(
-            state=self.graph.state.from_values(self.values),
+            state=self._state_cls.from_values(self.values),
             run_id=self.run_id,
             step=step_no,
             visit=visit,
             node_path=path,
-            services=interp.services,
+            services=self._services,
             clock=clock,
             journal=self.journal,
             answers=self.answers,
@@ -129,63 +152,20 @@ class Execution:
             budgets=self.limits.budgets,
             elapsed=self.elapsed,
         )
-        self.emit("node_started", path, step_no, {})
+        ctx.recorded_before = self.resumed and visit <= self.first_step
         started = clock.now()
+        self.emit("node_started", path, step_no, {}, started)
         t0 = clock.monotonic()
+        error = None
+        outcome: Outcome | None
         try:
-            outcome = await self._execute(cn, ctx)
+            direct = self._direct.get(path)
+            outcome = await (direct(ctx) if direct is not None else self._execute(cn, ctx))
         except UncertainCall as uc:
             outcome = Pause((uc.interrupt,))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            return await self._finish_step(
-                cn,
-                step_no,
-                visit,
-                {},
-                None,
-                None,
-                "failed",
-                started,
-                clock.monotonic() - t0,
-                ctx.attempt,
-                error=_describe(exc),
-                usage=ctx.usage,
-            )
-        duration = clock.monotonic() - t0
-        try:
-            route, target, status, writes = self._resolve(cn, outcome)
-        except RunError as exc:
-            return await self._finish_step(
-                cn,
-                step_no,
-                visit,
-                {},
-                None,
-                None,
-                "failed",
-                started,
-                duration,
-                ctx.attempt,
-                error=str(exc),
-                usage=ctx.usage,
-            )
-        return await self._finish_step(
-            cn,
-            step_no,
-            visit,
-            writes,
-            route,
-            target,
-            status,
-            started,
-            duration,
-            ctx.attempt,
-            outcome=outcome,
-            usage=ctx.usage,
-            ctx=ctx,
-        )
+        except Exception as exc:  # CancelledError is not an Exception: cancellation propagates
+            outcome, error = None, _describe(exc)
+        return await self._record(cn, step_no, visit, started, clock.monotonic() - t0, ctx, outcome, error)
 
     async def _execute(self, cn: CompiledNode, ctx: NodeContext[Any]) -> Outcome:
         node = cn.node
@@ -207,11 +187,13 @@ class Execution:
                 self.emit("node_retry", cn.path, ctx.step, {"attempt": ctx.attempt, "error": _describe(exc)})
                 await ctx.clock.sleep(retry.delay(ctx.attempt))
                 ctx.attempt += 1
+                ctx.recorded_before = True
                 ctx._calls = 0
                 ctx._results.clear()
 
-    def _resolve(self, cn: CompiledNode, outcome: Outcome) -> tuple[str | None, str | None, str, Any]:
-        if isinstance(outcome, Update):
+    def _resolve(self, cn: CompiledNode, outcome: Outcome | None) -> tuple[str | None, str | None, str, Any]:
+        """(route, target, status, writes) of an outcome; a RunError names what is wrong with it."""
+        if type(outcome) is Update:
             route = outcome.route
             target = cn.default if route is None else cn.out.get(route)
             if target is None:
@@ -238,6 +220,8 @@ class Execution:
         )
 
     def _limit_reason(self, cn: CompiledNode, *, fresh: bool) -> str | None:
+        if not self._limited:
+            return None
         max_steps = self.limits.max_steps
         if max_steps is not None and len(self.chain) - self.limit_steps >= max_steps:
             return f"the run reached max_steps={max_steps}; resume with a larger limit to go on"
@@ -251,44 +235,49 @@ class Execution:
             )
         return None
 
-    async def _finish_step(
+    async def _record(
         self,
         cn: CompiledNode,
         step_no: int,
         visit: int,
-        writes: Any,
-        route: str | None,
-        target: str | None,
-        status: str,
         started: float,
         duration: float,
-        attempts: int,
+        ctx: NodeContext[Any] | None,
+        outcome: Outcome | None,
+        error: str | None,
         *,
-        error: str | None = None,
-        outcome: Outcome | None = None,
-        usage: dict[str, Any] | None = None,
-        ctx: NodeContext[Any] | None = None,
+        limit: bool = False,
     ) -> StepRecord:
+        """Apply the outcome, write the checkpoint, emit, and move the run on: the second half of a step."""
         path = cn.path
-        if writes:
+        route = target = None
+        status = "failed"
+        encoded = b"{}"
+        if limit:
+            status, target = "limit", END
+        elif error is None:
             try:
-                stored = writes
-                if ctx is not None and ctx._results:
-                    writes, stored = self._with_refs(ctx, writes)
-                self.values = apply_writes(self._channels, self.values, writes, path)
-                encoded = dumps(stored if type(stored) is dict else dict(stored))
+                route, target, status, writes = self._resolve(cn, outcome)
+                if writes:
+                    stored = writes
+                    if ctx is not None and ctx._results:
+                        writes, stored = self._with_refs(ctx, writes)
+                    values = apply_writes(self._channels, self.values, writes, path)
+                    encoded = dumps(stored if type(stored) is dict else dict(stored))
+                    self.values = values
             except (RunError, TypeError) as exc:
-                writes, encoded, route, target = {}, b"{}", None, None
-                status, error = "failed", str(exc)
-        else:
-            encoded = b"{}"
-        interrupts = outcome.interrupts if isinstance(outcome, Pause) else ()
+                route = target = None
+                status, error, encoded = "failed", str(exc), b"{}"
+        interrupts = outcome.interrupts if status == "interrupted" and isinstance(outcome, Pause) else ()
         snapshot = None
         self.since_snapshot += 1
-        if self.since_snapshot >= self.interp.snapshot_every and status == "ok":
+        if status == "ok" and self.since_snapshot >= self._snapshot_every:
             snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
             self.since_snapshot = 0
-        self.emit("node_finished", path, step_no, {"status": status, "route": route, "target": target})
+        seq = self.events.next_seq
+        self.emit(
+            "node_finished", path, step_no, {"status": status, "route": route, "target": target}, started + duration
+        )
         rec = StepRecord(
             self.run_id,
             step_no,
@@ -299,30 +288,37 @@ class Execution:
             target,
             status,
             encoded,
-            self.events.next_seq - 1,
+            seq,
             started,
             duration,
-            attempts,
+            ctx.attempt if ctx is not None else 1,
             error,
             interrupts,
             self.fresh_answers or None,
-            usage or None,
+            (ctx.usage or None) if ctx is not None else None,
             snapshot,
         )
-        self.fresh_answers = {}
-        await self.interp._write_step(self, rec)
+        if self.fresh_answers:
+            self.fresh_answers = {}
+        if self._sync_writes:
+            await self._store.append_step(rec)
+        else:
+            self.buffer.append(rec)
+            if self.interp.durability == "async" and len(self.buffer) >= self.interp.flush_every:
+                await self.interp._flush(self)
         self.chain.append(rec)
         self.elapsed += duration
-        if status == "limit":
-            self.limit_steps += 1
         self.head = step_no
         self.next_step = step_no + 1
         if status == "ok":
             self.pending_visit = None
-            self.cursor = None if target == END else target
             if target == END:
+                self.cursor = None
                 await self.interp._settle(self, "completed")
-        elif status == "interrupted":
+            else:
+                self.cursor = target
+            return rec
+        if status == "interrupted":
             self.pending_visit = visit
             self.interrupts = interrupts
             for intr in interrupts:
@@ -334,13 +330,14 @@ class Execution:
             await self.interp._settle(self, "failed")
         else:  # ended by the node, or stopped at a limit
             self.pending_visit = None
+            if status == "limit":
+                self.limit_steps += 1
             if isinstance(outcome, End):
                 self.output = outcome.output
                 self.error = outcome.reason
             else:
                 self.error = error
-            final = "completed" if status == "ended" else "limit_reached"
-            await self.interp._settle(self, final)
+            await self.interp._settle(self, "completed" if status == "ended" else "limit_reached")
         return rec
 
     def _with_refs(self, ctx: NodeContext[Any], writes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -288,6 +288,7 @@ class Interpreter(Generic[S]):
             journal=journal,
         )
         exe.fresh_answers = fresh
+        exe.resumed = True
         exe.emit("run_resumed", None, None, {"from_step": head, "at": at})
         if cursor_path is None:  # the last step reached END but the process died before marking the run
             await self._settle(exe, "completed")
@@ -557,14 +558,6 @@ class Interpreter(Generic[S]):
         await self.store.update_run(run_id, status="cancelled", interrupts=(), updated_at=self.clock.now())
 
     # ------------------------------------------------------------------ internals used by Execution
-    async def _write_step(self, exe: Execution, rec: StepRecord) -> None:
-        if self.durability == "sync":
-            await self.store.append_step(rec)
-            return
-        exe.buffer.append(rec)
-        if self.durability == "async" and len(exe.buffer) >= self.flush_every:
-            await self._flush(exe)
-
     async def _flush(self, exe: Execution) -> None:
         if exe.buffer:
             buffer, exe.buffer = exe.buffer, []

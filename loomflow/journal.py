@@ -67,7 +67,8 @@ class Journal:
             # the replay keeps its own copy, so its checkpoints' journal references resolve in it
             await self.store.journal_put(dataclasses.replace(served, run_id=self.run_id))
             return loads(served.result) if served.result is not None else None
-        entry = await self.store.journal_get(self.run_id, *key)
+        # A visit this process started afresh has no entries yet: skip the read (one query per call).
+        entry = await self.store.journal_get(self.run_id, *key) if ctx.recorded_before else None
         if entry is not None:
             if entry.request_hash != digest:
                 raise ReplayDivergence(
@@ -105,7 +106,8 @@ class Journal:
                     )
         started = self.clock.now()
         intent = JournalEntry(self.run_id, *key, name, digest, idempotent, "intent", None, started)
-        await self.store.journal_put(intent)
+        if not idempotent:  # an idempotent call cut off by a crash is simply made again: no intent needed
+            await self.store.journal_put(intent)
         try:
             result = await fn()
         except TimeoutError as exc:

@@ -65,6 +65,7 @@ class NodeContext(Generic[S]):
         "clock",
         "elapsed",
         "node_path",
+        "recorded_before",
         "run_id",
         "services",
         "state",
@@ -107,6 +108,8 @@ class NodeContext(Generic[S]):
         self._emit = emit
         self._calls = 0
         self._results: dict[int, Any] = {}
+        #: whether this visit may already have journal entries (a resumed, retried or re-run visit)
+        self.recorded_before = True
         #: counts this step reports (tokens, cost, ...), stored with the step and rolled up per run
         self.usage: dict[str, Any] = {}
 

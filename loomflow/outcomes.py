@@ -12,7 +12,7 @@ from typing import Any, Literal
 __all__ = ["End", "Interrupt", "JournalRef", "Outcome", "Pause", "Update"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)  # not frozen: one per step on the hot path; treat it as a value
 class Update:
     """The channel writes a node makes and the route it takes.
 

@@ -274,7 +274,7 @@ class Agent:
         if run.status == "completed" and state.output:
             turns.append(Message.assistant(state.output))
         out = (turns, state.iterations)
-        if run.status in ("completed", "cancelled", "failed"):
+        if run.status in ("completed", "cancelled"):  # final: a failed run may still be resumed
             self._transcripts[run_id] = out
         return out
 

@@ -156,16 +156,19 @@ class SessionRestorePolicy:
         chars = 0
         runs = 0
         for role, text in reversed(turns):
+            if self.max_transcripts is not None and runs >= self.max_transcripts:
+                break
             if self.max_messages is not None and count >= self.max_messages:
                 break
             if self.max_chars is not None and chars + len(text) > self.max_chars:
                 break
-            if role == "user":
-                runs += 1
-                if self.max_transcripts is not None and runs > self.max_transcripts:
-                    break
             count += 1
             chars += len(text)
+            if role == "user":
+                runs += 1
+        # Start at a user turn: never an answer without its question (providers want a user turn first).
+        while count and turns[len(turns) - count][0] != "user":
+            count -= 1
         return count
 
 

@@ -62,7 +62,7 @@ async def renewal(ctx: Ctx) -> Update:
         strategy = "sliding_window" if cp.strategy != "summarize" else "summarize"
         start = _window_start(state, cp.soft * cp.max_tokens / 2)
         if strategy == "summarize" and start > state.window_start:
-            writes["handoff"] = await _summary(ctx, messages[state.window_start : start], writes)
+            writes["handoff"] = await _summary(ctx, messages[state.window_start : start], writes, by_model=True)
         writes["window_start"] = start
     after_state = type(state).from_values({**state.values(), **_applied(state, writes)})
     after = context_tokens(svc, after_state, history)
@@ -99,10 +99,12 @@ def _window_start(state: AgentState, target_tokens: float) -> int:
     return bounds[-1]
 
 
-async def _summary(ctx: Ctx, leaving: list[Message], writes: dict[str, Any]) -> str:
+async def _summary(ctx: Ctx, leaving: list[Message], writes: dict[str, Any], *, by_model: bool = False) -> str:
+    """The handoff: written by the model for the ``summarize`` strategy (or a model continuity policy),
+    else extracted from the run's own record."""
     svc = services(ctx)
     limit = svc.runtime.continuity.max_summary_chars
-    if svc.runtime.continuity.summarizer == "extractive":
+    if not by_model and svc.runtime.continuity.summarizer == "extractive":
         return extractive_summary(ctx.state, leaving, limit)
     text = extractive_summary(ctx.state, leaving, limit * 4)
     request = ModelRequest(

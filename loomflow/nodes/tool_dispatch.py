@@ -18,8 +18,9 @@ from loomflow.journal import UncertainCall
 from loomflow.messages import Message, ToolCallPart
 from loomflow.nodedef import node
 from loomflow.nodes._common import Ctx, services, transcript
+from loomflow.nodes.model_call import partial_output
 from loomflow.outcomes import End, JournalRef, Update
-from loomflow.tools.tool import Tool, ToolArgumentError
+from loomflow.tools.tool import Tool, ToolArgumentError, ToolTimeout
 
 __all__ = ["tool_dispatch"]
 
@@ -58,7 +59,8 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
     if over:
         answers = {"messages": results, "pending_calls": (), "decisions": {}}
         reason = f"max_tool_calls={limit:g} reached; resume with a larger budget to go on"
-        return End(answers, output=state.output, status="limit_reached", reason=reason)
+        partial = partial_output(state)
+        return End({**answers, "output": partial}, output=partial, status="limit_reached", reason=reason)
 
     gate = asyncio.Semaphore(svc.runtime.tool_concurrency)
     artifacts: list[JournalRef] = []  # appended as calls finish; sorted into request order below
@@ -71,7 +73,7 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
                 message = Message.tool_result(call.id, content)
             except ToolArgumentError as exc:
                 message = _error(call, str(exc))
-            except TimeoutError:
+            except ToolTimeout:
                 raise  # the journal records timed_out; answered below
             except Exception as exc:
                 message = _error(call, f"tool {call.name!r} failed: {type(exc).__name__}: {exc}")
@@ -85,9 +87,9 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
         try:
             out = await ctx.effect(f"tool:{call.name}", invoke, request=request, idempotent=tool.idempotent, index=i)
             results[i] = ctx.journal_ref(index=i, key="message")
+            ok = not any(p.get("is_error") for p in out["message"]["parts"])
             if "artifact" in out:
                 artifacts.append(ctx.journal_ref(index=i, key="artifact"))
-            ok = True
         except TimeoutError:
             maybe = "" if tool.idempotent else " It may have taken effect before it was stopped."
             results[i] = _error(call, f"tool {call.name!r} timed out after {tool.timeout}s.{maybe}")

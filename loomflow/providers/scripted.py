@@ -100,7 +100,7 @@ def _response(item: Any, request: ModelRequest, index: int, name: str) -> ModelR
         message = Message(role="assistant", parts=(TextPart(text=item),))
         finish: Literal["stop", "tool_calls"] = "stop"
     else:
-        calls = [item] if isinstance(item, ToolCall) else list(item)
+        calls = [item] if isinstance(item, ToolCall) else list(item) if isinstance(item, list | tuple) else []
         if not calls or not all(isinstance(c, ToolCall) for c in calls):
             raise TypeError(
                 f"scripted response #{index} must be a string, ToolCall(s), a ModelResponse or a function; got {item!r}"

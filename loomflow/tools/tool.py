@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from loomflow.messages import ToolSpec
 
-__all__ = ["Artifact", "Tool", "ToolArgumentError", "tool"]
+__all__ = ["Artifact", "Tool", "ToolArgumentError", "ToolTimeout", "tool"]
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -41,6 +41,10 @@ class Artifact:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+class ToolTimeout(TimeoutError):
+    """The tool ran past its ``timeout`` and was stopped (not a timeout the tool itself raised)."""
 
 
 class ToolArgumentError(ValueError):
@@ -92,7 +96,15 @@ class Tool:
             call: Awaitable[Any] = self.fn(**kwargs)
         else:
             call = asyncio.to_thread(self.fn, **kwargs)
-        result = await (asyncio.wait_for(call, self.timeout) if self.timeout is not None else call)
+        if self.timeout is None:
+            result = await call
+        else:
+            try:
+                result = await asyncio.wait_for(call, self.timeout)
+            except TimeoutError as exc:
+                if isinstance(exc, ToolTimeout) or not _expired(exc):
+                    raise
+                raise ToolTimeout(f"tool {self.name!r} ran longer than its timeout of {self.timeout}s") from None
         if isinstance(result, Artifact):
             note = result.summary or f"{len(result.content)} characters"
             return f"saved artifact {result.name!r} ({result.media_type}, {note})", result
@@ -102,6 +114,11 @@ class Tool:
         """Call the underlying function directly (for tests and reuse), without validation."""
         result = self.fn(**kwargs)
         return await result if inspect.isawaitable(result) else result
+
+
+def _expired(exc: TimeoutError) -> bool:
+    """True when ``wait_for`` itself expired (its TimeoutError wraps the cancellation), not the tool."""
+    return isinstance(exc.__cause__, asyncio.CancelledError) or isinstance(exc.__context__, asyncio.CancelledError)
 
 
 def render_result(result: Any) -> str:
