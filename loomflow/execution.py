@@ -78,6 +78,7 @@ class Execution:
         self.cancel_requested = False
         self.task: asyncio.Task[Any] | None = None
         self.seq_reserved = run.seq_reserved
+        self.seq_dirty = False
         self._channels = self.graph.state.channels()
         self._table = self.graph.table
         self._state_cls = self.graph.state
@@ -118,8 +119,8 @@ class Execution:
     ) -> None:
         self.events.add(kind, node_path, step, self.interp.clock.now() if at is None else at, data)
         if self.events.next_seq > self.seq_reserved:
-            self.seq_reserved += _SEQ_BLOCK
-            self.interp._reserve_later(self)
+            self.seq_reserved += _SEQ_BLOCK  # persisted with the next step (see Interpreter._reserve)
+            self.seq_dirty = True
 
     # ------------------------------------------------------------------ the step
     async def step(self) -> StepRecord | None:
@@ -300,6 +301,8 @@ class Execution:
         )
         if self.fresh_answers:
             self.fresh_answers = {}
+        if self.seq_dirty:
+            await self.interp._reserve(self)
         if self._sync_writes:
             await self._store.append_step(rec)
         else:

@@ -584,8 +584,10 @@ class Interpreter(Generic[S]):
         await self.store.release(exe.run_id, self.owner)
         exe.events.close()
 
-    def _reserve_later(self, exe: Execution) -> None:
-        asyncio.get_running_loop().create_task(self.store.update_run(exe.run_id, seq_reserved=exe.seq_reserved))
+    async def _reserve(self, exe: Execution) -> None:
+        """Persist a larger seq reservation (a node emitted more than a block of events in one step)."""
+        exe.seq_dirty = False
+        await self.store.update_run(exe.run_id, seq_reserved=exe.seq_reserved)
 
     async def _release(self, exe: Execution) -> None:
         await self._flush(exe)

@@ -21,6 +21,8 @@ __all__ = ["DEFAULT_PATH", "SQLiteStore"]
 
 DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 
+# Plain rowid tables, not WITHOUT ROWID: deltas of a KiB or more would otherwise leave most of each
+# b-tree page empty (measured: 1.9 MB against 0.6 MB for 400 deltas of 1 KiB).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL);
@@ -37,13 +39,13 @@ CREATE TABLE IF NOT EXISTS steps (
     node_path TEXT NOT NULL, route TEXT, target TEXT, status TEXT NOT NULL,
     writes BLOB NOT NULL, snapshot BLOB, meta BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, step)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS journal (
     run_id TEXT NOT NULL, visit INTEGER NOT NULL, node_path TEXT NOT NULL, idx INTEGER NOT NULL,
     name TEXT NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status TEXT NOT NULL,
     result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
     PRIMARY KEY (run_id, visit, node_path, idx)
-) WITHOUT ROWID;
+);
 """
 
 # Fields kept in the JSON body column; the rest are columns so they can be queried or CAS-updated.
@@ -82,6 +84,9 @@ _STEP_SQL = (
 class SQLiteStore:
     """Checkpoints in one SQLite file; the default is ``.loomflow/loomflow.db``.
 
+    ``synchronous``: ``"normal"`` survives a killed process, ``"full"`` also power loss. ``page_size``
+    (new files only) trades file size for commit cost; see the benchmarks.
+
     >>> store = SQLiteStore(":memory:")
     """
 
@@ -91,11 +96,15 @@ class SQLiteStore:
         *,
         synchronous: Literal["normal", "full", "off"] = "normal",
         busy_timeout: float = 10.0,
+        page_size: int = 4096,
     ) -> None:
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+        # Larger pages pack KiB-sized deltas tighter (8 KiB: 1.6x the state on disk for 2 KiB deltas, against
+        # 2.1x) but make every WAL commit write more (+30% per step measured). Applies to new files only.
+        self._db.execute(f"PRAGMA page_size={page_size}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.executescript(_SCHEMA)
