@@ -153,7 +153,9 @@ class Execution:
             budgets=self.limits.budgets,
             elapsed=self.elapsed,
         )
-        ctx.recorded_before = self.resumed and visit <= self.first_step
+        # Under sync durability a resumed run's later steps are new; buffered modes may have lost steps
+        # whose journal entries survived, so they always read.
+        ctx.recorded_before = not self._sync_writes or (self.resumed and visit <= self.first_step)
         started = clock.now()
         self.emit("node_started", path, step_no, {}, started)
         t0 = clock.monotonic()

@@ -106,10 +106,15 @@ class Graph(Generic[S]):
         state.channels()  # a bad schema is a GraphError now, not at the first step
         self.table: dict[str, CompiledNode] = {}
         self.clusters: list[dict[str, Any]] = []
-        if not problems:
-            problems += _Flattener(self).run()
-        if not problems:
-            problems += self._check_flat()
+        if self.start in self.entries:  # check the rest too, so every problem is reported at once
+            known = set(self.entries) | {END}
+            valid = tuple(e for e in self.edges if e.source in self.entries and e.target in known)
+            edges, self.edges = self.edges, valid
+            flat = _Flattener(self).run()
+            problems += flat
+            if not flat:
+                problems += self._check_flat()
+            self.edges = edges
         if problems:
             raise GraphError(name, problems)
         self.start_path = _entry_path(self, start, "")
@@ -146,7 +151,7 @@ class Graph(Generic[S]):
             routes = entry.routes if isinstance(entry, Node) else None
             declared = {e.route for e in self.edges if e.source == name}
             for route in routes or ():
-                if route not in declared and None not in declared:
+                if route not in declared:
                     problems.append(
                         f"node {name!r} can route to {route!r}, but graph {self.name!r} declares no edge "
                         f"{name} --{route}--> ...; add it to the edges"

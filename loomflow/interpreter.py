@@ -310,8 +310,6 @@ class Interpreter(Generic[S]):
             raise InvalidTransition(
                 f"run {run_id!r} is {run.status}, which is final; fork it to go on from one of its steps"
             )
-        lin = await self._check_graph(lin)
-        run = lin.run
         fresh: dict[str, Any] = {}
         if at is not None:
             if value is not _MISSING or values:
@@ -322,14 +320,18 @@ class Interpreter(Generic[S]):
                     f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
                     f"fork that run instead"
                 )
-            await self.store.supersede(run_id, rec.step)
-            lin = await load_lineage(self.store, run_id)
             head, pending = rec.parent_step, None
             cursor_path: str | None = rec.node_path
         else:
             head = lin.head()
             cursor_path, pending = self._continue_from(lin, head)
             fresh = self._answers(run, value, values)
+        self._check_node(run_id, cursor_path)  # before anything is written: a refusal loses nothing
+        lin = await self._check_graph(lin)
+        run = lin.run
+        if at is not None:
+            await self.store.supersede(run_id, rec.step)
+            lin = await load_lineage(self.store, run_id)
         # Only the visit that runs again needs answers; older ones stay in the steps that recorded them.
         marker = f"@{pending}:"
         answers = {k: v for k, v in (run.answers or {}).items() if pending is not None and marker in k}
@@ -417,8 +419,16 @@ class Interpreter(Generic[S]):
     ) -> RunResult[S]:
         """Start a new run that shares ``run_id``'s history before step ``at`` and re-runs that step's node
         on the state before it, with ``update`` applied. The original run is untouched."""
-        lin = await self._check_graph(await load_lineage(self.store, run_id))
+        lin = await load_lineage(self.store, run_id)
         rec = self._resolve_at(lin, at)
+        self._check_node(run_id, rec.node_path)
+        unknown = sorted(set(update or ()) - set(self.graph.state.channels()))
+        if unknown:
+            raise RunError(
+                f"fork update names channel(s) {unknown} that the state does not declare "
+                f"(channels: {', '.join(self.graph.state.channels())}); nothing was created"
+            )
+        lin = await self._check_graph(lin)
         raw_update = loads(dumps(dict(update))) if update else None
         new_id = new_run_id or self.ids()
         now = self.clock.now()
@@ -504,7 +514,7 @@ class Interpreter(Generic[S]):
             pending = lin.is_fork and all(r.run_id != run_id for r in chain)
             return self.graph.state.from_values(self._state_values(lin, chain, pending=pending))
         rec = self._resolve_at(lin, at)
-        return self.graph.state.from_values(self._state_values(lin, lin.chain(rec.step)))
+        return self.graph.state.from_values(self._state_values(lin, lin.chain(rec.step), pending=False))
 
     async def get_run(self, run_id: str) -> RunRecord:
         return (await load_lineage(self.store, run_id)).run
@@ -626,6 +636,14 @@ class Interpreter(Generic[S]):
                 exe.cancel()
                 return
 
+    def _check_node(self, run_id: str, path: str | None) -> None:
+        if path is not None and path not in self.graph.table:
+            raise IncompatibleGraph(
+                f"run {run_id!r} continues at node {path!r}, which graph {self.graph.name!r} no longer has "
+                f"(nodes: {', '.join(self.graph.table)}); resume it with a graph that has the node, or fork it "
+                f"from an earlier step"
+            )
+
     async def _check_graph(self, lin: Lineage) -> Lineage:
         """Refuse a graph whose state schema changed without a migration; migrate when one applies.
 
@@ -665,13 +683,29 @@ class Interpreter(Generic[S]):
             )
         values = {n: ch.decode(raw[n]) if raw.get(n) is not None else ch.default for n, ch in channels.items()}
         base_state = loads(dumps(values))
-        await self.store.update_run(run.run_id, base_step=head or 0, base_state=base_state)
+        # The recorded schema is kept, so states before the migration can still be rebuilt (and migrated).
+        origin = {"schema": old_schema, "version": run.state_version}
+        metadata = {**(run.metadata or {}), "_migrated_from": origin}
+        await self.store.update_run(run.run_id, base_step=head or 0, base_state=base_state, metadata=metadata)
         return await load_lineage(self.store, run.run_id)
 
     def _state_values(self, lin: Lineage, chain: list[StepRecord], *, pending: bool | None = None) -> dict[str, Any]:
+        base = lin.run.base_step
+        origin = (lin.run.metadata or {}).get("_migrated_from")
+        if base and origin is not None and chain and all(r.step < base for r in chain):
+            return self._migrated_values(lin, chain, origin)
         if pending is None:
             pending = lin.is_fork and all(r.run_id != lin.run.run_id for r in chain)
         return lin.state_values(self.graph.state, chain, pending_update=pending)
+
+    def _migrated_values(self, lin: Lineage, chain: list[StepRecord], origin: dict[str, Any]) -> dict[str, Any]:
+        """The state at a step recorded before a migration: folded in the old schema, then migrated."""
+        runs = [dataclasses.replace(r, base_step=None, base_state=None) for r in lin.runs]
+        raw = fold_raw(origin["schema"], runs, chain, lin.journal)
+        for version in range(origin["version"], self.graph.state.__state_version__):
+            raw = self.graph.migrations[version](raw)
+        channels = self.graph.state.channels()
+        return {n: ch.decode(raw[n]) if raw.get(n) is not None else ch.default for n, ch in channels.items()}
 
     def _resolve_at(self, lin: Lineage, at: int | str) -> StepRecord:
         if isinstance(at, int):

@@ -142,10 +142,9 @@ def fold_raw(
         reducers[name] = _RAW_REDUCERS[reducer]
         values[name] = [] if reducer == "append" else {} if reducer == "merge" else None
     base = next((r for r in runs if r.base_step is not None), None)
-    start = 0
-    if base is not None:
+    start = next((i + 1 for i, rec in enumerate(chain) if base is not None and rec.step == base.base_step), 0)
+    if base is not None and (start or base.base_step == 0):
         values.update(base.base_state or {})
-        start = next((i + 1 for i, rec in enumerate(chain) if rec.step == base.base_step), 0)
     elif runs[0].input:
         _fold(reducers, values, runs[0].input)
     updates = {r.run_id: r.fork_update for r in runs[1:] if r.fork_update}

@@ -44,10 +44,10 @@ class MemoryStore:
     ) -> list[RunRecord]:
         runs = [
             r
-            for r in self._runs.values()
+            for r in reversed(self._runs.values())
             if (status is None or r.status == status) and (parent_run is None or r.parent_run == parent_run)
         ]
-        runs.sort(key=lambda r: r.created_at, reverse=True)
+        runs.sort(key=lambda r: r.created_at, reverse=True)  # stable: ties stay newest first, as in SQLite
         return runs[:limit]
 
     async def append_step(self, record: StepRecord, *, commit: bool = True) -> None:

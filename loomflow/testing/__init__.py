@@ -1,0 +1,42 @@
+"""Test helpers for code built on loomflow: the scripted model, fake clocks and ids, and conformance
+suites for the plug points.
+
+``StoreConformance`` is the pytest suite every ``CheckpointStore`` implementation runs (see
+``loomflow.testing.store_conformance``). Names load on first use, so importing this package does not
+import pytest.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "FakeClock": "loomflow.clock",
+    "ScriptExhausted": "loomflow.providers.scripted",
+    "ScriptedModel": "loomflow.providers.scripted",
+    "StoreConformance": "loomflow.testing.store_conformance",
+    "sequential_ids": "loomflow.clock",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loomflow.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:
+    from loomflow.clock import FakeClock as FakeClock, sequential_ids as sequential_ids
+    from loomflow.providers.scripted import ScriptedModel as ScriptedModel, ScriptExhausted as ScriptExhausted
+    from loomflow.testing.store_conformance import StoreConformance as StoreConformance
