@@ -82,7 +82,9 @@ class Execution:
         self._channels = self.graph.state.channels()
         self._table = self.graph.table
         self._state_cls = self.graph.state
-        self._services = interp.services
+        self.services = interp.services
+        self.clock = interp.clock
+        self.budgets = limits.budgets
         self._clock = interp.clock
         self._snapshot_every = interp.snapshot_every
         self._sync_writes = interp.durability == "sync"
@@ -139,20 +141,7 @@ class Execution:
                 return await self._record(cn, step_no, visit, clock.now(), 0.0, None, None, reason, limit=True)
         if pending is None:
             self.visits[path] += 1
-        ctx: NodeContext[Any] = NodeContext(
-            state=self._state_cls.from_values(self.values),
-            run_id=self.run_id,
-            step=step_no,
-            visit=visit,
-            node_path=path,
-            services=self._services,
-            clock=clock,
-            journal=self.journal,
-            answers=self.answers,
-            emit=self.emit,
-            budgets=self.limits.budgets,
-            elapsed=self.elapsed,
-        )
+        ctx: NodeContext[Any] = NodeContext(self, self._state_cls.from_values(self.values), step_no, visit, path)
         # Under sync durability a resumed run's later steps are new; buffered modes may have lost steps
         # whose journal entries survived, so they always read.
         ctx.recorded_before = not self._sync_writes or (self.resumed and visit <= self.first_step)
@@ -372,7 +361,8 @@ class Execution:
 
     async def run_loop(self) -> None:
         """Step until the run leaves ``running``; this is ``run()``."""
-        while not self.done:
+        life = self.life
+        while life.state == "running":
             await self.step()
 
     def cancel(self) -> None:

@@ -571,9 +571,7 @@ class Interpreter(Generic[S]):
     async def _flush(self, exe: Execution) -> None:
         if exe.buffer:
             buffer, exe.buffer = exe.buffer, []
-            for rec in buffer:
-                await self.store.append_step(rec, commit=False)
-            await self.store.commit()
+            await self.store.append_steps(buffer)
 
     async def _settle(self, exe: Execution, status: str) -> None:
         """Move the run to a pause or end status and make everything about it durable."""

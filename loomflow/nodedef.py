@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from loomflow.outcomes import Interrupt, JournalRef, Outcome, Pause
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from loomflow.clock import Clock
     from loomflow.journal import Journal
 
-__all__ = ["FunctionNode", "Node", "NodeContext", "Retry", "node"]
+__all__ = ["FunctionNode", "Node", "NodeContext", "Retry", "RunView", "node"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -51,67 +51,87 @@ class Retry:
         return float(min(self.max_backoff, self.backoff * self.multiplier ** (attempt - 1)))
 
 
+class RunView(Protocol):
+    """The run a node's context reads through (an ``Execution``)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def services(self) -> Mapping[str, Any]: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def answers(self) -> Mapping[str, Any]: ...
+    @property
+    def budgets(self) -> Mapping[str, float]: ...
+    @property
+    def elapsed(self) -> float: ...
+
+    def emit(self, kind: str, node_path: str | None, step: int | None, data: dict[str, Any]) -> None: ...
+
+
 class NodeContext(Generic[S]):
-    """What a node sees while it runs: the state, its place in the run, and the run's services."""
+    """What a node sees while it runs: the state, its place in the run, and the run's services.
+
+    Built once per step, so it holds only the step's own facts and reads the rest through the run.
+    """
 
     __slots__ = (
-        "_answers",
         "_calls",
-        "_emit",
-        "_journal",
         "_results",
+        "_run",
         "attempt",
-        "budgets",
-        "clock",
-        "elapsed",
         "node_path",
         "recorded_before",
-        "run_id",
-        "services",
         "state",
         "step",
         "usage",
         "visit",
     )
 
-    def __init__(
-        self,
-        *,
-        state: S,
-        run_id: str,
-        step: int,
-        visit: int,
-        node_path: str,
-        services: Mapping[str, Any],
-        clock: Clock,
-        journal: Journal,
-        answers: Mapping[str, Any],
-        emit: Callable[[str, str, int, dict[str, Any]], Any],
-        budgets: Mapping[str, float] | None = None,
-        elapsed: float = 0.0,
-    ) -> None:
+    def __init__(self, run: RunView, state: S, step: int, visit: int, node_path: str) -> None:
+        self._run = run
         self.state = state
-        self.run_id = run_id
         self.step = step
         #: the step that first entered this node visit; stays the same across pause/resume and crashes
         self.visit = visit
         self.node_path = node_path
-        self.services = services
-        self.clock = clock
         self.attempt = 1
-        #: the run's named budgets (``Limits.budgets``), e.g. ``max_iterations``
-        self.budgets: Mapping[str, float] = budgets or {}
-        #: active seconds the run spent in steps before this one
-        self.elapsed = elapsed
-        self._journal = journal
-        self._answers = answers
-        self._emit = emit
         self._calls = 0
         self._results: dict[int, Any] = {}
         #: whether this visit may already have journal entries (a resumed, retried or re-run visit)
         self.recorded_before = True
         #: counts this step reports (tokens, cost, ...), stored with the step and rolled up per run
         self.usage: dict[str, Any] = {}
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def services(self) -> Mapping[str, Any]:
+        """The services the interpreter was given (model clients, tools, ...)."""
+        return self._run.services
+
+    @property
+    def clock(self) -> Clock:
+        return self._run.clock
+
+    @property
+    def budgets(self) -> Mapping[str, float]:
+        """The run's named budgets (``Limits.budgets``), e.g. ``max_iterations``."""
+        return self._run.budgets
+
+    @property
+    def elapsed(self) -> float:
+        """Active seconds the run spent in steps before this one."""
+        return self._run.elapsed
+
+    @property
+    def _answers(self) -> Mapping[str, Any]:
+        return self._run.answers
 
     def add_usage(self, **counts: float | int | None) -> None:
         """Add to this step's usage counters (``None`` values are kept as unknown, e.g. an unpriced cost)."""
@@ -161,7 +181,7 @@ class NodeContext(Generic[S]):
 
     def emit(self, kind: str, **data: Any) -> None:
         """Emit a custom event (e.g. a token delta) on the run's event stream."""
-        self._emit(kind, self.node_path, self.step, data)
+        self._run.emit(kind, self.node_path, self.step, data)
 
     async def effect(
         self,
@@ -183,7 +203,7 @@ class NodeContext(Generic[S]):
         if index is None:
             index = self._calls
         self._calls = max(self._calls, index + 1)
-        result = await self._journal.call(self, index, name, call, request, idempotent, self._answers)
+        result = await self._run.journal.call(self, index, name, call, request, idempotent, self._answers)
         self._results[index] = result
         return result
 

@@ -281,7 +281,7 @@ def apply_writes(
                 f"(channels: {', '.join(sorted(channels))}); declare it on the state class or fix the write"
             )
         try:
-            new[key] = ch.reducer(new[key], write)
+            new[key] = ch.reducer.fn(new[key], write)
         except TypeError as exc:
             raise RunError(f"node {node_path!r} wrote channel {key!r}: {exc}") from exc
     return new

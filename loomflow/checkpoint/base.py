@@ -6,12 +6,12 @@ Every implementation (memory, SQLite, PostgreSQL, yours) passes the same conform
 Concurrency rules a store must keep:
 - ``append_step`` is the compare-and-swap: writing a step number that exists raises ``RunBusy``.
 - ``acquire`` takes the run's lease only if it is free, expired, or already this owner's.
-- journal writes are durable when the call returns (they are the exactly-once guarantee), and
-  commit any steps written with ``commit=False`` before them.
+- journal writes are durable when the call returns (they are the exactly-once guarantee).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
@@ -44,10 +44,11 @@ class CheckpointStore(Protocol):
     ) -> list[RunRecord]:
         """Newest first."""
 
-    async def append_step(self, record: StepRecord, *, commit: bool = True) -> None:
-        """Add a step; ``commit=False`` leaves it in an open transaction until ``commit()``."""
+    async def append_step(self, record: StepRecord) -> None:
+        """Add a step, durably; a step number that exists raises ``RunBusy``."""
 
-    async def commit(self) -> None: ...
+    async def append_steps(self, records: Sequence[StepRecord]) -> None:
+        """Add several steps in one transaction: all of them, or (on ``RunBusy``) none."""
 
     async def steps(self, run_id: str) -> list[StepRecord]:
         """Every step of the run, superseded ones included, ordered by step."""

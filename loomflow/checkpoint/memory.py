@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
@@ -50,14 +51,18 @@ class MemoryStore:
         runs.sort(key=lambda r: r.created_at, reverse=True)  # stable: ties stay newest first, as in SQLite
         return runs[:limit]
 
-    async def append_step(self, record: StepRecord, *, commit: bool = True) -> None:
+    async def append_steps(self, records: Sequence[StepRecord]) -> None:
+        for rec in records:
+            if rec.step in self._steps[rec.run_id]:
+                await self.append_step(rec)  # raises RunBusy before anything is written
+        for rec in records:
+            self._steps[rec.run_id][rec.step] = rec
+
+    async def append_step(self, record: StepRecord) -> None:
         steps = self._steps[record.run_id]
         if record.step in steps:
             raise RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
         steps[record.step] = record
-
-    async def commit(self) -> None:
-        return None
 
     async def steps(self, run_id: str) -> list[StepRecord]:
         return [self._steps[run_id][k] for k in sorted(self._steps.get(run_id, {}))]

@@ -8,6 +8,7 @@ Calls run on the event loop's thread: a step insert is ~10 µs, cheaper than any
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -175,35 +176,27 @@ class SQLiteStore:
         return [_run(r) for r in rows]
 
     # ------------------------------------------------------------------ steps
-    async def append_step(self, record: StepRecord, *, commit: bool = True) -> None:
-        db = self._db
-        if not commit and not db.in_transaction:
-            db.execute("BEGIN")
+    async def append_step(self, record: StepRecord) -> None:
         try:
-            db.execute(
-                _STEP_SQL,
-                (
-                    record.run_id,
-                    record.step,
-                    record.parent_step,
-                    record.visit,
-                    record.node_path,
-                    record.route,
-                    record.target,
-                    record.status,
-                    record.writes,
-                    record.snapshot,
-                    dumps(record.meta()),
-                ),
-            )
+            self._db.execute(_STEP_SQL, _step_row(record))
         except sqlite3.IntegrityError:
-            raise RunBusy(
-                f"step {record.step} of run {record.run_id!r} was already written by another executor"
-            ) from None
+            raise _busy(record) from None
 
-    async def commit(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
+    async def append_steps(self, records: Sequence[StepRecord]) -> None:
+        if not records:
+            return
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany(_STEP_SQL, [_step_row(r) for r in records])
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK")
+            taken = {r.step for r in await self.steps(records[0].run_id)}
+            raise _busy(next((r for r in records if r.step in taken), records[0])) from None
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     async def steps(self, run_id: str) -> list[StepRecord]:
         rows = self._db.execute(
@@ -260,8 +253,6 @@ class SQLiteStore:
                 entry.error,
             ),
         )
-        if db.in_transaction:  # buffered steps (async durability) become durable with the journal
-            db.execute("COMMIT")
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
         rows = self._db.execute(
@@ -291,11 +282,30 @@ class SQLiteStore:
         )
 
     async def close(self) -> None:
-        await self.commit()
         self._db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path) if self.path else ':memory:'!r})"
+
+
+def _step_row(r: StepRecord) -> tuple[Any, ...]:
+    return (
+        r.run_id,
+        r.step,
+        r.parent_step,
+        r.visit,
+        r.node_path,
+        r.route,
+        r.target,
+        r.status,
+        r.writes,
+        r.snapshot,
+        dumps(r.meta()),
+    )
+
+
+def _busy(record: StepRecord) -> RunBusy:
+    return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
 
 
 def _encode_body(fields: dict[str, Any]) -> bytes:

@@ -268,22 +268,19 @@ class StoreConformance:
             await store.append_step(step_record("r1", 1, writes=b'{"who":"second"}'))
         assert await store.steps("r1") == [first]
 
-    async def test_uncommitted_steps_are_kept_after_commit(self, store: CheckpointStore) -> None:
+    async def test_append_steps_writes_a_batch_in_order(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))
-        await store.append_step(step_record("r1", 1), commit=False)
-        await store.append_step(step_record("r1", 2), commit=False)
-        await store.commit()
+        await store.append_steps([step_record("r1", 1), step_record("r1", 2)])
         await store.append_step(step_record("r1", 3))
+        await store.append_steps([])  # nothing to write: a no-op
         assert [r.step for r in await store.steps("r1")] == [1, 2, 3]
-        await store.commit()  # nothing pending: a no-op
 
-    async def test_uncommitted_step_cas_still_applies(self, store: CheckpointStore) -> None:
+    async def test_a_batch_with_a_taken_step_writes_nothing(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))
-        await store.append_step(step_record("r1", 1), commit=False)
-        with pytest.raises(RunBusy):
-            await store.append_step(step_record("r1", 1), commit=False)
-        await store.commit()
-        assert [r.step for r in await store.steps("r1")] == [1]
+        await store.append_step(step_record("r1", 2))
+        with pytest.raises(RunBusy, match="step 2"):
+            await store.append_steps([step_record("r1", 1), step_record("r1", 2), step_record("r1", 3)])
+        assert [r.step for r in await store.steps("r1")] == [2]
 
     async def test_supersede_marks_later_steps_only(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))

@@ -83,8 +83,8 @@ class TracingStore(SQLiteStore):
 
     stop_after = 0
 
-    async def append_step(self, record: StepRecord, *, commit: bool = True) -> None:
-        await super().append_step(record, commit=commit)
+    async def append_step(self, record: StepRecord) -> None:
+        await super().append_step(record)
         for line in loads(record.writes).get("log", ()):
             k = int(line.removeprefix("step-"))
             say(f"committed {k}")

@@ -237,10 +237,15 @@ class DyingStore(MemoryStore):
         super().__init__()
         self.dead = False
 
-    async def append_step(self, record: Any, *, commit: bool = True) -> None:
+    async def append_step(self, record: Any) -> None:
         if self.dead:
             raise Crash
-        await super().append_step(record, commit=commit)
+        await super().append_step(record)
+
+    async def append_steps(self, records: Any) -> None:
+        if self.dead:
+            raise Crash
+        await super().append_steps(records)
 
 
 def chain_of_effects() -> Graph[Paid]:

@@ -11,8 +11,9 @@ import pytest
 
 from loomflow import CorruptCheckpoint, MemoryStore, SQLiteStore, StoreVersionError
 from loomflow.checkpoint import STORE_SCHEMA_VERSION, open_store
+from loomflow.errors import RunBusy
 from loomflow.testing import StoreConformance
-from loomflow.testing.store_conformance import journal_entry, run_record, step_record
+from loomflow.testing.store_conformance import run_record, step_record
 
 
 class TestMemoryStore(StoreConformance):
@@ -136,28 +137,16 @@ async def test_synchronous_full_is_applied(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_uncommitted_steps_are_invisible_to_other_connections_until_commit(tmp_path: Path) -> None:
+async def test_a_batch_is_one_transaction(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     writer, reader = SQLiteStore(db), SQLiteStore(db)
     await writer.create_run(run_record("r1"))
-    await writer.append_step(step_record("r1", 1), commit=False)
-    await writer.append_step(step_record("r1", 2), commit=False)
-    assert await reader.steps("r1") == []
-    await writer.commit()
+    await writer.append_steps([step_record("r1", 1), step_record("r1", 2)])
     assert [r.step for r in await reader.steps("r1")] == [1, 2]
-    await writer.close()
-    await reader.close()
-
-
-async def test_journal_put_makes_buffered_steps_durable(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    writer, reader = SQLiteStore(db), SQLiteStore(db)
-    await writer.create_run(run_record("r1"))
-    await writer.append_step(step_record("r1", 1), commit=False)
-    assert await reader.steps("r1") == []
-    await writer.journal_put(journal_entry("r1", 2))  # the exactly-once record must not outrun its steps
-    assert [r.step for r in await reader.steps("r1")] == [1]
-    assert await reader.journal_get("r1", 2, "n", 0) == journal_entry("r1", 2)
+    with pytest.raises(RunBusy):
+        await writer.append_steps([step_record("r1", 3), step_record("r1", 1)])
+    assert [r.step for r in await reader.steps("r1")] == [1, 2]  # rolled back whole
+    await writer.append_step(step_record("r1", 3))  # and the connection is usable again
     await writer.close()
     await reader.close()
 
