@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m loomflow demo
+	$(PY) -m loomflow demo $(if $(MODEL),--model $(MODEL),)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

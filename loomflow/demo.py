@@ -61,16 +61,19 @@ def workspace_tools(root: Path) -> list[Tool]:
     return [list_files, read_file, write_note]
 
 
-def demo_agent(root: Path, db: str | Path) -> Agent:
+def demo_agent(root: Path, db: str | Path, model: str | None = None) -> Agent:
+    """The demo agent: the scripted model, or a real one named like ``"anthropic:<model>"``."""
     return Agent(
-        model=Model.scripted(SCRIPT),
+        model=Model.parse(model) if model else Model.scripted(SCRIPT),
         instructions="You are a careful repository assistant. Read before you write.",
         tools=workspace_tools(root),
         checkpoint_store=db,
     )
 
 
-async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> RunResult[AgentState]:
+async def run_demo(
+    out: TextIO, db: str | Path = ".loomflow/loomflow.db", model: str | None = None
+) -> RunResult[AgentState]:
     def say(text: str = "") -> None:
         print(text, file=out)
 
@@ -78,22 +81,28 @@ async def run_demo(out: TextIO, db: str | Path = ".loomflow/loomflow.db") -> Run
     (root / "README.md").write_text("# Demo project\nA tiny project the agent explores.\n")
     (root / "TODO.md").write_text("- ship the demo\n- write the docs\n")
 
-    agent = demo_agent(root, db)
+    agent = demo_agent(root, db, model)
     graph = agent.graph
+    say(
+        f"model: {agent.model.name}"
+        + ("" if model else " (offline; `make demo MODEL=anthropic:<model>` for a real one)")
+    )
     say(f"== the run graph ({graph.fingerprint}) ==\n{graph.to_ascii()}\n")
     result = await agent.run("Read the project files and write a short SUMMARY.md of what to do next.")
     say(f"== run {result.run_id}: {result.status} ==")
-    assert result.interrupt is not None
-    say(f"waiting at {result.interrupt.node_path!r} for {result.interrupt.kind}: {result.interrupt.prompt}\n")
-    await _checkpoints(agent, result.run_id, say)
-    await agent.close()
-
-    # A fresh agent on the same file stands for another process answering the approval.
-    again = demo_agent(root, db)
-    say(f"\n== resume {result.run_id} with 'approve', from a fresh agent ==")
-    result = await again.resume(result.run_id, "approve")
+    again = agent
+    while result.status == "interrupted" and result.interrupt is not None:
+        say(f"waiting at {result.interrupt.node_path!r} for {result.interrupt.kind}: {result.interrupt.prompt}\n")
+        await _checkpoints(again, result.run_id, say)
+        await again.close()
+        # A fresh agent on the same file stands for another process answering the approval.
+        again = demo_agent(root, db, model)
+        say(f"\n== resume {result.run_id} with 'approve', from a fresh agent ==")
+        result = await again.resume(result.run_id, "approve")
     say(f"status: {result.status}\noutput: {result.output}")
-    say(f"SUMMARY.md now says: {(root / 'SUMMARY.md').read_text().strip()!r}\n")
+    summary = root / "SUMMARY.md"
+    if summary.exists():
+        say(f"SUMMARY.md now says: {summary.read_text().strip()!r}\n")
     await _checkpoints(again, result.run_id, say)
     steps = await again.history(result.run_id)
     overlay = overlay_from_steps(
@@ -115,6 +124,6 @@ async def _checkpoints(agent: Agent, run_id: str, say: Callable[[str], None]) ->
         say(f"{rec.step:>4}  {rec.node_path:<26} {rec.status:<12} {rec.route or '-':<11} {writes[:70]}")
 
 
-def main(out: TextIO) -> int:
-    asyncio.run(run_demo(out))
-    return 0
+def main(out: TextIO, model: str | None = None) -> int:
+    result = asyncio.run(run_demo(out, model=model))
+    return 0 if result.status == "completed" else 1

@@ -46,7 +46,8 @@ Task = str | RuntimeTask
 class Agent:
     """An agent: a model, instructions, tools and a runtime policy, run as an explicit graph.
 
-    ``checkpoint_store`` is a store or a path to an SQLite file (default ``.loomflow/loomflow.db``);
+    ``model`` is a provider (``Model.scripted(...)``, ``Model.anthropic(...)``) or a ``"provider:model"``
+    string. ``checkpoint_store`` is a store or a path to an SQLite file (default ``.loomflow/loomflow.db``);
     ``session_store`` defaults to the same file (or to memory, with a memory checkpoint store).
 
     >>> from loomflow import Model
@@ -56,7 +57,7 @@ class Agent:
 
     def __init__(
         self,
-        model: ModelProvider,
+        model: ModelProvider | str,
         *,
         instructions: str = "",
         tools: Sequence[Tool] = (),
@@ -69,6 +70,10 @@ class Agent:
         clock: Clock | None = None,
         ids: Callable[[], str] | None = None,
     ) -> None:
+        if isinstance(model, str):
+            from loomflow.model import Model
+
+            model = Model.parse(model)  # "anthropic:<model>", "openai:<model>", ...
         if not isinstance(model, ModelProvider):
             raise TypeError(f"model must be a model provider such as Model.scripted([...]), not {model!r}")
         self.name = name

@@ -17,7 +17,8 @@ __all__ = ["ModelProvider"]
 class ModelProvider(Protocol):
     """A model. ``name`` identifies it in usage records and errors (never a key or secret)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def request(self, request: ModelRequest) -> ModelResponse: ...
 

@@ -108,8 +108,10 @@ async def test_a_structured_task_and_run_context_shape_the_request() -> None:
 
 
 async def test_bad_arguments_are_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="anthropic:<model>"):
+        Agent("claude")  # a string must name its provider
     with pytest.raises(TypeError, match="model provider"):
-        Agent("claude")  # type: ignore[arg-type]
+        Agent(42)  # type: ignore[arg-type]
     agent = make_agent(RecordingModel([]))
     with pytest.raises(TypeError, match="RuntimeTask"):
         await agent.run(42)  # type: ignore[arg-type]
