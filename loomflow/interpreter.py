@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 from loomflow.checkpoint import CheckpointStore, open_store
@@ -65,12 +65,15 @@ class RunResult(Generic[S]):
     @property
     def usage(self) -> dict[str, float]:
         """Usage counters summed over the run's steps (tokens, cost, latency, ...)."""
-        total: dict[str, float] = {}
+        return _sum_usage(rec.usage for rec in self.records)
+
+    def usage_by(self, depth: int | None = None) -> dict[str, dict[str, float]]:
+        """Usage summed per node path; ``depth=1`` sums per top-level node or subgraph (``harness``)."""
+        groups: dict[str, list[dict[str, Any] | None]] = {}
         for rec in self.records:
-            for key, value in (rec.usage or {}).items():
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    total[key] = total.get(key, 0) + value
-        return total
+            key = "/".join(rec.node_path.split("/")[:depth]) if depth else rec.node_path
+            groups.setdefault(key, []).append(rec.usage)
+        return {k: _sum_usage(v) for k, v in groups.items()}
 
     @property
     def trace(self) -> Trace:
@@ -486,7 +489,9 @@ class Interpreter(Generic[S]):
             raise RunError(f"run {run_id!r} is a fork; replay the run it was forked from, then fork the replay")
         new_id = new_run_id or self.ids()
         journal = await self._replay_journal(run_id, new_id)
-        exe = await self.start(source.input, run_id=new_id, limits=Limits.from_json(source.limits))
+        channels = self.graph.state.channels()
+        inputs = {k: channels[k].decode_write(v) for k, v in (source.input or {}).items() if k in channels}
+        exe = await self.start(inputs, run_id=new_id, limits=Limits.from_json(source.limits))
         await self.store.update_run(new_id, kind="replay", replay_of=run_id, answers=source.answers)
         exe.run = dataclasses.replace(exe.run, kind="replay", replay_of=run_id)
         exe.journal = journal
@@ -735,6 +740,15 @@ class Interpreter(Generic[S]):
             exe.head,
             tuple(exe.chain),
         )
+
+
+def _sum_usage(usages: Iterable[dict[str, Any] | None]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for usage in usages:
+        for key, value in (usage or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    return total
 
 
 def _allowed(value: Any, allowed: tuple[Any, ...]) -> bool:

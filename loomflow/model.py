@@ -25,6 +25,8 @@ from loomflow.providers.scripted import ScriptedModel
 if TYPE_CHECKING:
     from loomflow.providers._http import RetryPolicy, Sleep
     from loomflow.providers.anthropic import AnthropicModel, Thinking
+    from loomflow.providers.base import ModelProvider
+    from loomflow.providers.fallback import FallbackModel
     from loomflow.providers.openai import OpenAIModel
     from loomflow.providers.pricing import Price
 
@@ -156,6 +158,13 @@ class Model:
             retry=retry,
             client_options=client_options,
         )
+
+    @staticmethod
+    def fallback(primary: ModelProvider, *others: ModelProvider) -> FallbackModel:
+        """Try ``primary``, then each of ``others`` when a model fails (a bad request fails at once)."""
+        from loomflow.providers.fallback import FallbackModel
+
+        return FallbackModel([primary, *others])
 
     @staticmethod
     def parse(spec: str, **options: Any) -> AnthropicModel | OpenAIModel:

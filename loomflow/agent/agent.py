@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from loomflow.agent.config import Generation, RunContext, Runtime, RuntimeTask
 from loomflow.agent.context import AgentServices
 from loomflow.agent.hooks import Hooks
@@ -30,6 +32,7 @@ from loomflow.events import Event
 from loomflow.execution import Execution
 from loomflow.graph import Graph
 from loomflow.graphs.agent_run import agent_run
+from loomflow.graphs.single_run import single_run
 from loomflow.interpreter import _MISSING, Durability, Interpreter, RunResult
 from loomflow.limits import Limits
 from loomflow.messages import Message
@@ -65,6 +68,8 @@ class Agent:
         runtime: Runtime | None = None,
         checkpoint_store: CheckpointStore | str | os.PathLike[str] | None = None,
         session_store: SessionStore | str | os.PathLike[str] | None = None,
+        output_type: type[BaseModel] | None = None,
+        output_retries: int = 2,
         durability: Durability = "sync",
         name: str = "agent",
         clock: Clock | None = None,
@@ -83,6 +88,8 @@ class Agent:
         self.generation = generation or Generation()
         self.runtime = runtime or Runtime.sdk()
         self.hooks = Hooks()
+        self.output_type = output_type
+        self.output_retries = output_retries
         self.durability = durability
         self._clock = clock
         self._ids = ids
@@ -91,7 +98,7 @@ class Agent:
         self._interp: Interpreter[AgentState] | None = None
         self._sessions: SessionStore | None = None
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
-        self.graph: Graph[AgentState] = agent_run()
+        self.graph: Graph[AgentState] = agent_run(single_run(model_retry=self.runtime.model_retry))
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -110,6 +117,8 @@ class Agent:
                 hooks=self.hooks,
                 transcript=self._transcript,
                 take_signals=self._take_signals,
+                output_type=self.output_type,
+                output_retries=self.output_retries,
             )
             self._interp = Interpreter(
                 self.graph,
@@ -195,6 +204,11 @@ class Agent:
     ) -> RunResult[AgentState]:
         """A new run sharing ``run_id``'s history before step ``at``, re-running that step with ``update``."""
         return await self._finished(await self.interpreter.fork(run_id, at=at, update=update))
+
+    async def replay(self, run_id: str) -> RunResult[AgentState]:
+        """Re-run a recorded run with every model and tool call served from its journal (no network, no
+        tools); a run whose node now asks differently fails with ``ReplayDivergence`` in its error."""
+        return await self.interpreter.replay(run_id)
 
     async def cancel(self, run_id: str) -> None:
         await self.interpreter.cancel(run_id)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loomflow.nodedef import Retry
+
 __all__ = [
     "ContextProtocol",
     "ContinuityPolicy",
@@ -189,6 +191,8 @@ class Runtime:
     max_seconds: float | None = None
     max_cost: float | None = None
     tool_concurrency: int = 4
+    #: a retry policy for the model_call node, on top of the provider adapter's transport retries
+    model_retry: Retry | None = None
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1 or self.tool_concurrency < 1:

@@ -12,6 +12,8 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from loomflow.agent.config import Generation, Runtime
 from loomflow.agent.state import AgentState
 from loomflow.messages import Message, ModelRequest, TextPart, ToolCallPart, ToolResultPart
@@ -40,6 +42,9 @@ class AgentServices:
     transcript: Callable[[str, str], Awaitable[list[Message]]]
     #: take the session's pending signals for a run (session id, run id) -> signals as dicts
     take_signals: Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+    #: the type a final answer must validate as (``Agent(output_type=...)``), and how often to re-ask
+    output_type: type[BaseModel] | None = None
+    output_retries: int = 2
 
 
 def estimate(chars: int) -> int:
@@ -102,10 +107,12 @@ def build_request(
     messages: list[Message] = [Message.system(system)] if system else []
     messages += transcript[len(transcript) - state.restored :] if state.restored else []
     messages += view(state)
+    schema = services.output_type.model_json_schema() if services.output_type is not None else None
     return ModelRequest(
         messages=tuple(messages),
         tools=services.tools.specs(),
         generation=services.generation.to_request(),
+        output_schema=schema,
         metadata={"run_id": run_id, "call_index": call_index},
     )
 

@@ -123,6 +123,14 @@ class Session:
             out += (await self.agent._turns(run_id))[0]
         return out
 
+    async def usage(self) -> dict[str, float]:
+        """Usage summed over every run of the session."""
+        total: dict[str, float] = {}
+        for run_id in await self.runs():
+            for key, value in (await self.agent.result(run_id)).usage.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
     async def events(self, run_id: str, after: int = 0) -> list[Event]:
         """Stored events of one of the session's runs (kept when the run paused or ended)."""
         return await self.agent.session_store.events(run_id, after)

@@ -46,6 +46,9 @@ class AgentState(State):
     handoff: str = ""
     renewals: Annotated[int, add] = 0
     output: str | None = None
+    #: the answer validated against ``Agent(output_type=...)`` (JSON form), when one is set
+    parsed: dict[str, Any] | None = None
+    output_retries: Annotated[int, add] = 0
     artifacts: Annotated[tuple[dict[str, Any], ...], append] = ()
     #: runtime signals the session received before this run (taken by ``intake``)
     signals: tuple[dict[str, Any], ...] = ()

@@ -7,12 +7,15 @@ its journal entry (stored once). Routes to ``tool_calls`` when the model asked f
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from loomflow.agent.context import build_request
 from loomflow.agent.state import AgentState
-from loomflow.errors import ProviderError
-from loomflow.messages import ModelDelta, ModelResponse
+from loomflow.errors import ProviderError, RunError
+from loomflow.messages import Message, ModelDelta, ModelResponse
 from loomflow.nodedef import node
 from loomflow.nodes._common import Ctx, control_hook, services, transcript
 from loomflow.outcomes import End, Pause, Update
@@ -43,7 +46,20 @@ def partial_output(state: AgentState) -> str:
     return ""
 
 
-@node(max_visits=1000, routes=("tool_calls", "final"), interrupts=True)
+def parse_output(text: str, output_type: type[BaseModel]) -> tuple[dict[str, Any] | None, str]:
+    """The answer validated as ``output_type`` (JSON form), or None and what is wrong with it."""
+    body = text.strip()
+    fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", body, re.S)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        return output_type.model_validate_json(body).model_dump(mode="json"), ""
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors())
+        return None, problems
+
+
+@node(max_visits=1000, routes=("tool_calls", "final", "reask"), interrupts=True)
 async def model_call(ctx: Ctx) -> Update | Pause | End:
     state = ctx.state
     svc = services(ctx)
@@ -89,5 +105,20 @@ async def model_call(ctx: Ctx) -> Update | Pause | End:
     if calls:
         writes["pending_calls"] = calls
         return Update(writes, route="tool_calls")
-    writes["output"] = response.message.text
+    text = response.message.text
+    writes["output"] = text
+    if svc.output_type is not None:
+        parsed, problems = parse_output(text, svc.output_type)
+        if parsed is None:
+            if state.output_retries >= svc.output_retries:
+                raise RunError(
+                    f"the model's answer did not validate as {svc.output_type.__name__} after "
+                    f"{state.output_retries + 1} attempt(s): {problems}"
+                )
+            ask = f"Your answer does not match the required {svc.output_type.__name__} schema: {problems}. "
+            ask += "Reply again with only a JSON object that matches the schema."
+            writes["messages"] = [writes["messages"][0], Message.user(ask)]
+            writes["output_retries"] = 1
+            return Update(writes, route="reask")
+        writes["parsed"] = parsed
     return Update(writes, route="final")
