@@ -43,7 +43,8 @@ async def test_an_invalid_answer_is_re_asked_with_the_validation_error() -> None
     assert [s.node for s in result.trace.steps].count("harness/model_call") == 2
     reask = seen[0].messages[-1]
     assert reask.role == "user"
-    assert "score" in reask.text and "Field required" in reask.text
+    assert "score" in reask.text
+    assert "Field required" in reask.text
     assert seen[0].output_schema == Answer.model_json_schema()
 
 
@@ -122,7 +123,8 @@ async def test_the_model_call_retry_policy_retries_a_failing_provider() -> None:
 async def test_without_a_retry_policy_a_provider_error_fails_the_run() -> None:
     result = await Agent(Flaky(failures=1), checkpoint_store=MemoryStore()).run("go")
     assert result.status == "failed"
-    assert result.error is not None and "flaky failure 1" in result.error
+    assert result.error is not None
+    assert "flaky failure 1" in result.error
 
 
 async def test_fallback_moves_to_the_next_model_when_one_fails() -> None:
