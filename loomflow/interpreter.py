@@ -336,8 +336,8 @@ class Interpreter(Generic[S]):
             await self.store.supersede(run_id, rec.step)
             lin = await load_lineage(self.store, run_id)
         # Only the visit that runs again needs answers; older ones stay in the steps that recorded them.
-        marker = f"@{pending}:"
-        answers = {k: v for k, v in (run.answers or {}).items() if pending is not None and marker in k}
+        marks = (f"@{pending}:", f"@{pending}/")  # the visit's own interrupts, and its children's
+        answers = {k: v for k, v in (run.answers or {}).items() if pending is not None and any(m in k for m in marks)}
         answers.update(fresh)
         life = Lifecycle(run_id, run.status)
         self._machine.to(life, "running")

@@ -42,9 +42,15 @@ class Model:
         raise TypeError("use a factory: Model.scripted([...]), Model.anthropic(...), Model.openai(...)")
 
     @staticmethod
-    def scripted(responses: Sequence[Any], *, name: str = "scripted", chunk: int = 0) -> ScriptedModel:
+    def scripted(
+        responses: Sequence[Any],
+        *,
+        name: str = "scripted",
+        chunk: int = 0,
+        lanes: Mapping[str, Sequence[Any]] | None = None,
+    ) -> ScriptedModel:
         """A deterministic model answering model call *n* of a run with ``responses[n]``."""
-        return ScriptedModel(responses, name=name, chunk=chunk)
+        return ScriptedModel(responses, name=name, chunk=chunk, lanes=lanes)
 
     @staticmethod
     def anthropic(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -19,9 +20,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from loomflow.agent.children import ChildRunner
 from loomflow.agent.config import Generation, RunContext, Runtime, RuntimeTask
 from loomflow.agent.context import AgentServices
+from loomflow.agent.harness import Harness
 from loomflow.agent.hooks import Hooks
+from loomflow.agent.quality import QualityGate
 from loomflow.agent.session import RunHandle, Session, SessionConfig
 from loomflow.agent.session_store import MemorySessionStore, SessionStore, SQLiteSessionStore
 from loomflow.agent.state import AgentState
@@ -98,7 +102,8 @@ class Agent:
         self._interp: Interpreter[AgentState] | None = None
         self._sessions: SessionStore | None = None
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
-        self.graph: Graph[AgentState] = agent_run(single_run(model_retry=self.runtime.model_retry))
+        self.graph: Graph[AgentState] = agent_run(self.runtime.harness.graph(model_retry=self.runtime.model_retry))
+        self._child_interp: Interpreter[AgentState] | None = None
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -108,27 +113,50 @@ class Agent:
             store = self._checkpoint_arg
             if store is None or isinstance(store, str | os.PathLike):
                 store = SQLiteStore(Path(store) if store is not None else DEFAULT_PATH)
-            services = AgentServices(
-                model=self.model,
-                tools=self.tools,
-                instructions=self.instructions,
-                generation=self.generation,
-                runtime=self.runtime,
-                hooks=self.hooks,
-                transcript=self._transcript,
-                take_signals=self._take_signals,
-                output_type=self.output_type,
-                output_retries=self.output_retries,
-            )
             self._interp = Interpreter(
                 self.graph,
                 store=store,
+                durability=self.durability,
+                services={"agent": self._services()},
+                clock=self._clock,
+                ids=self._ids,
+            )
+        return self._interp
+
+    @property
+    def _child_interpreter(self) -> Interpreter[AgentState]:
+        """Runs this agent's child runs (candidates, attempts, delegations) on the plain single-run graph: a
+        child is one attempt at a task, judged by its parent, never a harness of its own."""
+        if self._child_interp is None:
+            parent = self.interpreter
+            services = dataclasses.replace(self._services(), runtime=self._child_runtime())
+            self._child_interp = Interpreter(
+                agent_run(single_run(model_retry=self.runtime.model_retry)),
+                store=parent.store,
                 durability=self.durability,
                 services={"agent": services},
                 clock=self._clock,
                 ids=self._ids,
             )
-        return self._interp
+        return self._child_interp
+
+    def _child_runtime(self) -> Runtime:
+        return dataclasses.replace(self.runtime, harness=Harness.single_run(), quality=QualityGate.none())
+
+    def _services(self) -> AgentServices:
+        return AgentServices(
+            model=self.model,
+            tools=self.tools,
+            instructions=self.instructions,
+            generation=self.generation,
+            runtime=self.runtime,
+            hooks=self.hooks,
+            transcript=self._transcript,
+            take_signals=self._take_signals,
+            children=ChildRunner(self),
+            output_type=self.output_type,
+            output_retries=self.output_retries,
+        )
 
     @property
     def session_store(self) -> SessionStore:
@@ -238,11 +266,15 @@ class Agent:
         run_id: str | None = None,
         limits: Limits | None = None,
         session_id: str | None = None,
+        interp: Interpreter[AgentState] | None = None,
+        parent: tuple[str, int] | None = None,
+        lane: str | None = None,
+        depth: int = 0,
     ) -> Execution:
         goal = RuntimeTask(goal=task) if isinstance(task, str) else task
         if not isinstance(goal, RuntimeTask):
             raise TypeError(f"a task is a string or a RuntimeTask, not {type(task).__name__}")
-        interp = self.interpreter
+        interp = interp or self.interpreter
         offset = 0
         if session_id is not None:
             await self.session_store.ensure_session(session_id, interp.clock.now())
@@ -256,14 +288,25 @@ class Agent:
         }
         if context is not None:
             writes["run_context"] = context
-        run_limits = Limits(budgets=self.runtime.budgets())
-        exe = await interp.start(writes, run_id=run_id, limits=run_limits.raised(limits) if limits else run_limits)
+        if lane is not None:
+            writes["lane"] = lane
+        if depth:
+            writes["depth"] = depth
+        run_limits = Limits(budgets=self.runtime.budgets(), max_visits=self._visit_limits(interp))
+        exe = await interp.start(
+            writes, run_id=run_id, limits=run_limits.raised(limits) if limits else run_limits, parent=parent
+        )
         if session_id is not None:
             await self.session_store.add_run(session_id, exe.run_id)
         return exe
 
-    async def _drive(self, exe: Execution) -> RunResult[AgentState]:
-        return await self._finished(await self.interpreter.drive(exe))
+    async def _drive(self, exe: Execution, interp: Interpreter[AgentState] | None = None) -> RunResult[AgentState]:
+        return await self._finished(await (interp or self.interpreter).drive(exe))
+
+    def _visit_limits(self, interp: Interpreter[AgentState]) -> dict[str, int]:
+        """Per-run bounds the harness sets: how many reviews a human gate allows."""
+        harness = self.runtime.harness if interp is self.interpreter else Harness.single_run()
+        return {"harness/review": harness.max_rounds} if harness.kind == "human_gate" else {}
 
     async def _finished(self, result: RunResult[AgentState]) -> RunResult[AgentState]:
         sid = result.state.session_id

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loomflow.agent.harness import Harness
+from loomflow.agent.quality import QualityGate
 from loomflow.nodedef import Retry
 
 __all__ = [
@@ -193,6 +195,9 @@ class Runtime:
     tool_concurrency: int = 4
     #: a retry policy for the model_call node, on top of the provider adapter's transport retries
     model_retry: Retry | None = None
+    #: how runs are attempted (the ``harness`` slot of the run graph) and how answers are judged
+    harness: Harness = dataclasses.field(default_factory=Harness)
+    quality: QualityGate = dataclasses.field(default_factory=QualityGate)
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1 or self.tool_concurrency < 1:

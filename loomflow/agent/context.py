@@ -19,7 +19,10 @@ from loomflow.agent.state import AgentState
 from loomflow.messages import Message, ModelRequest, TextPart, ToolCallPart, ToolResultPart
 
 if TYPE_CHECKING:
+    from loomflow.agent.children import ChildRunner
+    from loomflow.agent.harness import Harness
     from loomflow.agent.hooks import Hooks
+    from loomflow.agent.quality import QualityGate
     from loomflow.providers.base import ModelProvider
     from loomflow.tools.registry import ToolRegistry
 
@@ -42,9 +45,19 @@ class AgentServices:
     transcript: Callable[[str, str], Awaitable[list[Message]]]
     #: take the session's pending signals for a run (session id, run id) -> signals as dicts
     take_signals: Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+    #: starts and re-attaches child runs (best-of-N candidates, custom attempts, delegations)
+    children: ChildRunner
     #: the type a final answer must validate as (``Agent(output_type=...)``), and how often to re-ask
     output_type: type[BaseModel] | None = None
     output_retries: int = 2
+
+    @property
+    def harness(self) -> Harness:
+        return self.runtime.harness
+
+    @property
+    def quality(self) -> QualityGate:
+        return self.runtime.quality
 
 
 def estimate(chars: int) -> int:
@@ -113,7 +126,7 @@ def build_request(
         tools=services.tools.specs(),
         generation=services.generation.to_request(),
         output_schema=schema,
-        metadata={"run_id": run_id, "call_index": call_index},
+        metadata={"run_id": run_id, "call_index": call_index, "lane": state.lane},
     )
 
 

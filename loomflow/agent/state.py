@@ -52,3 +52,17 @@ class AgentState(State):
     artifacts: Annotated[tuple[dict[str, Any], ...], append] = ()
     #: runtime signals the session received before this run (taken by ``intake``)
     signals: tuple[dict[str, Any], ...] = ()
+    #: a child run's label among its siblings (a scripted model keeps one script per lane)
+    lane: str | None = None
+    #: how many delegations deep this run is (0: started by a user)
+    depth: int = 0
+    #: judgements: the last verdict, how often the quality gate sent the answer back, evaluator rounds
+    verdict: dict[str, Any] | None = None
+    gate_retries: Annotated[int, add] = 0
+    rounds: Annotated[int, add] = 0
+    evaluations: Annotated[int, add] = 0
+    #: best-of-N and custom harnesses: every candidate (id, content, score, rationale) and the chosen one
+    candidates: tuple[dict[str, Any], ...] = ()
+    selected: str | None = None
+    #: orchestration: the plan the planner made
+    plan: dict[str, Any] | None = None

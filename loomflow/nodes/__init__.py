@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from loomflow.nodes.candidates import candidates
 from loomflow.nodes.context_build import context_build
+from loomflow.nodes.custom_harness import custom
+from loomflow.nodes.evaluate import evaluate
 from loomflow.nodes.finalize import finalize
 from loomflow.nodes.governance import governance
 from loomflow.nodes.intake import intake
 from loomflow.nodes.model_call import model_call
 from loomflow.nodes.quality_gate import quality_gate
 from loomflow.nodes.renewal import renewal
+from loomflow.nodes.review import review
+from loomflow.nodes.select import select
 from loomflow.nodes.tool_dispatch import tool_dispatch
 
 __all__ = [
+    "candidates",
     "context_build",
+    "custom",
+    "evaluate",
     "finalize",
     "governance",
     "intake",
     "model_call",
     "quality_gate",
     "renewal",
+    "review",
+    "select",
     "tool_dispatch",
 ]

@@ -7,7 +7,7 @@ resumes a run against the same script correctly: calls already made are served f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 from loomflow.errors import ProviderError
@@ -45,22 +45,38 @@ class ScriptedModel:
     [0]
     """
 
-    def __init__(self, responses: Sequence[Any], *, name: str = "scripted", chunk: int = 0) -> None:
+    def __init__(
+        self,
+        responses: Sequence[Any],
+        *,
+        name: str = "scripted",
+        chunk: int = 0,
+        lanes: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
         self.responses = list(responses)
-        self.name = name
+        #: scripts for child runs by lane (``candidate-0``, ``attempt-1``, ``delegate-0``...); a child whose
+        #: lane has no script of its own reads the main script from its own call 0
+        self.lanes = {k: list(v) for k, v in (lanes or {}).items()}
+        self._name = name
         self.chunk = chunk
-        self._requested: set[int] = set()
+        self._requested: set[tuple[str | None, int]] = set()
         self._cursor = 0
 
-    def unused(self) -> list[int]:
-        """Indexes of responses no request asked for (in this process)."""
-        return [i for i in range(len(self.responses)) if i not in self._requested]
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def unused(self, lane: str | None = None) -> list[int]:
+        """Indexes of the (main or ``lane``'s) responses no request asked for (in this process)."""
+        script = self.responses if lane is None else self.lanes[lane]
+        return [i for i in range(len(script)) if (lane, i) not in self._requested]
 
     def assert_all_used(self) -> None:
         """Fail loudly when responses were left over: the script and the run disagree."""
-        left = self.unused()
+        left = {lane: self.unused(lane) for lane in [None, *self.lanes]}
+        left = {lane: idx for lane, idx in left.items() if idx}
         if left:
-            raise AssertionError(f"scripted responses never requested: {left} (of {len(self.responses)})")
+            raise AssertionError(f"scripted responses never requested, by lane: {left}")
 
     def _index(self, request: ModelRequest) -> int:
         index = request.metadata.get("call_index")
@@ -71,13 +87,17 @@ class ScriptedModel:
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         index = self._index(request)
-        if index >= len(self.responses):
+        lane = request.metadata.get("lane")
+        key = lane if lane in self.lanes else None
+        script = self.responses if key is None else self.lanes[key]
+        if index >= len(script):
+            where = f"lane {key!r}'s script" if key is not None else "the script"
             raise ScriptExhausted(
-                f"the script has {len(self.responses)} response(s) but the run asked for model call "
-                f"#{index} (0-based); add responses to Model.scripted([...])"
+                f"{where} has {len(script)} response(s) but the run asked for model call #{index} (0-based); "
+                f"add responses to Model.scripted([...])"
             )
-        self._requested.add(index)
-        return _response(self.responses[index], request, index, self.name)
+        self._requested.add((key, index))
+        return _response(script[index], request, index, self.name)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta | ModelResponse]:
         response = await self.request(request)
