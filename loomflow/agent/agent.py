@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from loomflow.agent.children import ChildRunner
 from loomflow.agent.config import Generation, RunContext, Runtime, RuntimeTask
 from loomflow.agent.context import AgentServices
+from loomflow.agent.delegation import OrchestrationConfig
 from loomflow.agent.harness import Harness
 from loomflow.agent.hooks import Hooks
 from loomflow.agent.quality import QualityGate
@@ -36,7 +37,6 @@ from loomflow.events import Event
 from loomflow.execution import Execution
 from loomflow.graph import Graph
 from loomflow.graphs.agent_run import agent_run
-from loomflow.graphs.single_run import single_run
 from loomflow.interpreter import _MISSING, Durability, Interpreter, RunResult
 from loomflow.limits import Limits
 from loomflow.messages import Message
@@ -74,6 +74,7 @@ class Agent:
         session_store: SessionStore | str | os.PathLike[str] | None = None,
         output_type: type[BaseModel] | None = None,
         output_retries: int = 2,
+        orchestration: bool | OrchestrationConfig = False,
         durability: Durability = "sync",
         name: str = "agent",
         clock: Clock | None = None,
@@ -90,6 +91,13 @@ class Agent:
         self.instructions = instructions
         self.tools = ToolRegistry(tools)
         self.generation = generation or Generation()
+        if orchestration:
+            if runtime is not None:
+                raise ValueError(
+                    "orchestration= is a shortcut for runtime=Runtime.orchestrated(...); pass one, not both"
+                )
+            config = orchestration if isinstance(orchestration, OrchestrationConfig) else OrchestrationConfig()
+            runtime = Runtime.orchestrated(config.max_depth, gen_eval=config.gen_eval)
         self.runtime = runtime or Runtime.sdk()
         self.hooks = Hooks()
         self.output_type = output_type
@@ -103,7 +111,7 @@ class Agent:
         self._sessions: SessionStore | None = None
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
         self.graph: Graph[AgentState] = agent_run(self.runtime.harness.graph(model_retry=self.runtime.model_retry))
-        self._child_interp: Interpreter[AgentState] | None = None
+        self._child_interps: dict[str, Interpreter[AgentState]] = {}
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -123,25 +131,24 @@ class Agent:
             )
         return self._interp
 
-    @property
-    def _child_interpreter(self) -> Interpreter[AgentState]:
-        """Runs this agent's child runs (candidates, attempts, delegations) on the plain single-run graph: a
-        child is one attempt at a task, judged by its parent, never a harness of its own."""
-        if self._child_interp is None:
+    def child_interpreter(self, harness: Harness | None = None) -> Interpreter[AgentState]:
+        """Runs this agent's child runs (candidates, attempts, delegations, plan steps): by default on the
+        plain single-run graph, since a child is one attempt at a task judged by its parent."""
+        harness = harness or Harness.single_run()
+        interp = self._child_interps.get(harness.kind)
+        if interp is None:
             parent = self.interpreter
-            services = dataclasses.replace(self._services(), runtime=self._child_runtime())
-            self._child_interp = Interpreter(
-                agent_run(single_run(model_retry=self.runtime.model_retry)),
+            runtime = dataclasses.replace(self.runtime, harness=harness, quality=QualityGate.none())
+            interp = Interpreter(
+                agent_run(harness.graph(model_retry=self.runtime.model_retry)),
                 store=parent.store,
                 durability=self.durability,
-                services={"agent": services},
+                services={"agent": dataclasses.replace(self._services(), runtime=runtime)},
                 clock=self._clock,
                 ids=self._ids,
             )
-        return self._child_interp
-
-    def _child_runtime(self) -> Runtime:
-        return dataclasses.replace(self.runtime, harness=Harness.single_run(), quality=QualityGate.none())
+            self._child_interps[harness.kind] = interp
+        return interp
 
     def _services(self) -> AgentServices:
         return AgentServices(

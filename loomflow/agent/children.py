@@ -20,6 +20,7 @@ from loomflow.outcomes import Interrupt
 
 if TYPE_CHECKING:
     from loomflow.agent.agent import Agent
+    from loomflow.agent.harness import Harness
 
 __all__ = ["ChildRunner", "ChildSpec", "child_interrupts"]
 
@@ -30,12 +31,21 @@ class ChildSpec:
     """One child to run: a label unique among its siblings, the task, and what context it receives."""
 
     def __init__(
-        self, label: str, task: RuntimeTask, *, context: RunContext | None = None, agent: Agent | None = None
+        self,
+        label: str,
+        task: RuntimeTask,
+        *,
+        context: RunContext | None = None,
+        agent: Agent | None = None,
+        harness: Harness | None = None,
     ) -> None:
         self.label = label
         self.task = task
         self.context = context
+        #: a sub-agent to run the child on (its own graph), instead of this agent's single-run graph
         self.agent = agent
+        #: a harness for the child (default: single_run); only with ``agent`` unset
+        self.harness = harness
 
 
 class ChildRunner:
@@ -64,7 +74,7 @@ class ChildRunner:
 
         await ctx.effect(f"spawn:{spec.label}", spawned, request={"child": child_id}, idempotent=True, index=index)
         agent = spec.agent or self.agent
-        interp = agent._child_interpreter if spec.agent is None else agent.interpreter
+        interp = agent.child_interpreter(spec.harness) if spec.agent is None else agent.interpreter
         existing = await interp.store.get_run(child_id)
         if existing is None:
             exe = await agent._start(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loomflow.agent.delegation import DelegationPolicy, OrchestrationConfig
 from loomflow.agent.harness import Harness
 from loomflow.agent.quality import QualityGate
 from loomflow.nodedef import Retry
@@ -198,6 +199,7 @@ class Runtime:
     #: how runs are attempted (the ``harness`` slot of the run graph) and how answers are judged
     harness: Harness = dataclasses.field(default_factory=Harness)
     quality: QualityGate = dataclasses.field(default_factory=QualityGate)
+    delegation: DelegationPolicy = dataclasses.field(default_factory=DelegationPolicy)
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1 or self.tool_concurrency < 1:
@@ -205,8 +207,51 @@ class Runtime:
 
     @classmethod
     def sdk(cls, **overrides: Any) -> Runtime:
-        """The default runtime: single-run harness, transcript restore, 50 model calls at most."""
+        """The default: the single-run harness (``context_build -> model_call -> governance ->
+        tool_dispatch``), no quality gate, transcript restore, 50 model calls at most."""
         return cls(**overrides)
+
+    @classmethod
+    def long_running(cls, criteria: Sequence[str] = (), *, harness: Harness | None = None, **overrides: Any) -> Runtime:
+        """Long tasks: the criteria are judged at the quality gate, the context is renewed with a handoff
+        under pressure, and the model-call budget is 200. Graph: single_run (or ``harness``)."""
+        quality = QualityGate.criteria(criteria) if criteria else QualityGate.none()
+        fields: dict[str, Any] = {
+            "harness": harness or Harness.single_run(),
+            "quality": quality,
+            "continuity": ContinuityPolicy.handoff(),
+            "max_iterations": 200,
+        }
+        return cls(**{**fields, **overrides})
+
+    @classmethod
+    def supervised(cls, criteria: Sequence[str] = (), **overrides: Any) -> Runtime:
+        """A person approves every answer: the human_gate harness (a ``review`` interrupt after generation),
+        and the criteria judged at the quality gate."""
+        quality = QualityGate.criteria(criteria) if criteria else QualityGate.none()
+        return cls(**{"harness": Harness.human_gate(), "quality": quality, **overrides})
+
+    @classmethod
+    def autonomous(cls, max_depth: int = 5, max_iterations: int = 200, **overrides: Any) -> Runtime:
+        """Works on its own: may delegate sub-tasks to child runs ``max_depth`` levels deep (the ``delegate``
+        tool and the ``delegation`` node), up to ``max_iterations`` model calls."""
+        fields = {"delegation": DelegationPolicy.depth_limited(max_depth), "max_iterations": max_iterations}
+        return cls(**{**fields, **overrides})
+
+    @classmethod
+    def orchestrated(cls, max_depth: int = 3, *, gen_eval: bool = False, **overrides: Any) -> Runtime:
+        """Plans and delegates: the orchestrated harness (``planner -> fan_out -> reduce``), plan steps as
+        child runs (judged by generator/evaluator with ``gen_eval``), delegation ``max_depth`` deep."""
+        config = OrchestrationConfig(max_depth=max_depth, gen_eval=gen_eval)
+        fields = {"harness": Harness.orchestrated(config), "delegation": DelegationPolicy.depth_limited(max_depth)}
+        return cls(**{**fields, **overrides})
+
+    @classmethod
+    def scheduled(cls, **overrides: Any) -> Runtime:
+        """For runs nobody watches (cron jobs): no session history is restored, and a run is bounded to 25
+        model calls and 10 minutes of work, so a job always ends."""
+        fields = {"session_restore": SessionRestorePolicy.none(), "max_iterations": 25, "max_seconds": 600.0}
+        return cls(**{**fields, **overrides})
 
     def budgets(self) -> dict[str, float]:
         names = ("max_iterations", "max_tokens", "max_tool_calls", "max_seconds", "max_cost")

@@ -121,9 +121,13 @@ def build_request(
     messages += transcript[len(transcript) - state.restored :] if state.restored else []
     messages += view(state)
     schema = services.output_type.model_json_schema() if services.output_type is not None else None
+    tools = services.tools.specs()
+    delegation = services.runtime.delegation
+    if delegation.allows(state.depth):
+        tools = (*tools, delegation.tool())
     return ModelRequest(
         messages=tuple(messages),
-        tools=services.tools.specs(),
+        tools=tools,
         generation=services.generation.to_request(),
         output_schema=schema,
         metadata={"run_id": run_id, "call_index": call_index, "lane": state.lane},

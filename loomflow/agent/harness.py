@@ -6,6 +6,7 @@ graph (``agent.graph`` shows it as a cluster); ``Runtime(harness=...)`` swaps it
     Harness.best_of_n(3, scorer=len)                       # N candidate child runs, the best selected
     Harness.human_gate()                                   # a person approves the answer or sends a note back
     Harness.custom(choose_best, name="release-review")     # the seed's HarnessRequest.run_once() contract
+    Harness.orchestrated(OrchestrationConfig(max_depth=2))  # plan, fan out to child runs, reduce
     Harness.subgraph(my_graph)                             # a graph of your own over AgentState
 """
 
@@ -15,6 +16,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from loomflow.agent.delegation import OrchestrationConfig
 from loomflow.agent.quality import JUDGE_INSTRUCTIONS, Evaluator
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ class Harness:
     fn: Callable[[HarnessRequest], Awaitable[HarnessOutcome]] | None = None
     user_graph: Graph[AgentState] | None = None
     concurrency: int = 4
+    orchestration: OrchestrationConfig = dataclasses.field(default_factory=OrchestrationConfig)
 
     @classmethod
     def single_run(cls) -> Harness:
@@ -121,6 +124,11 @@ class Harness:
         return cls("custom", name, fn=fn)
 
     @classmethod
+    def orchestrated(cls, config: OrchestrationConfig | None = None) -> Harness:
+        """Plan (structured output), fan the steps out to child runs, reduce their results into the answer."""
+        return cls("orchestrated", "orchestrated", orchestration=config or OrchestrationConfig())
+
+    @classmethod
     def subgraph(cls, graph: Graph[AgentState]) -> Harness:
         """Your own graph over ``AgentState`` (built-in nodes or yours) as the harness."""
         from loomflow.agent.state import AgentState
@@ -131,7 +139,7 @@ class Harness:
 
     def graph(self, *, model_retry: Retry | None = None) -> Graph[AgentState]:
         """The subgraph that fills the ``harness`` slot."""
-        from loomflow.graphs import best_of_n, custom, generator_evaluator, human_gate, single_run
+        from loomflow.graphs import best_of_n, custom, generator_evaluator, human_gate, orchestrated, single_run
 
         if self.kind == "single_run":
             return single_run(model_retry=model_retry)
@@ -143,5 +151,7 @@ class Harness:
             return human_gate(max_rounds=self.max_rounds, model_retry=model_retry)
         if self.kind == "custom":
             return custom(self.name)
+        if self.kind == "orchestrated":
+            return orchestrated()
         assert self.user_graph is not None
         return self.user_graph

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loomflow.graph import EdgeSpec
 from loomflow.nodedef import FunctionNode, Node, Retry
-from loomflow.nodes import context_build, governance, model_call, renewal, tool_dispatch
+from loomflow.nodes import context_build, delegation, governance, model_call, renewal, tool_dispatch
 
 __all__ = ["loop", "with_retry"]
 
@@ -26,8 +26,16 @@ def with_retry(node: FunctionNode, retry: Retry | None) -> FunctionNode:
 
 def loop(final: str, *, model_retry: Retry | None = None) -> tuple[list[Node], list[EdgeSpec]]:
     """context_build -> model_call -> governance -> tool_dispatch -> context_build, with renewal under
-    pressure, a re-ask for an answer that fails ``output_type``, and the final answer going to ``final``."""
-    nodes: list[Node] = [context_build, with_retry(model_call, model_retry), governance, tool_dispatch, renewal]
+    pressure, delegation of ``delegate`` calls to child runs, a re-ask for an answer that fails
+    ``output_type``, and the final answer going to ``final``."""
+    nodes: list[Node] = [
+        context_build,
+        with_retry(model_call, model_retry),
+        governance,
+        tool_dispatch,
+        renewal,
+        delegation,
+    ]
     edges: list[EdgeSpec] = [
         ("context_build", "model_call"),
         ("model_call", "governance", "tool_calls"),
@@ -37,5 +45,7 @@ def loop(final: str, *, model_retry: Retry | None = None) -> tuple[list[Node], l
         ("tool_dispatch", "context_build", "continue"),
         ("tool_dispatch", "renewal", "pressure"),
         ("renewal", "context_build"),
+        ("tool_dispatch", "delegation", "delegate"),
+        ("delegation", "context_build"),
     ]
     return nodes, edges

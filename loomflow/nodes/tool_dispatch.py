@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from loomflow.agent.context import context_tokens, estimate
+from loomflow.agent.delegation import DELEGATE
 from loomflow.errors import EffectSkipped
 from loomflow.journal import UncertainCall
 from loomflow.messages import Message, ToolCallPart
@@ -29,7 +30,7 @@ def _error(call: ToolCallPart, text: str) -> Message:
     return Message.tool_result(call.id, text, is_error=True)
 
 
-@node(routes=("continue", "pressure"))
+@node(routes=("continue", "pressure", "delegate"))
 async def tool_dispatch(ctx: Ctx) -> Update | End:
     svc = services(ctx)
     state = ctx.state
@@ -38,6 +39,11 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
     runnable: list[tuple[int, ToolCallPart, Tool, dict[str, Any]]] = []
     limit = ctx.budgets.get("max_tool_calls")
     over = limit is not None and state.tool_calls + len(calls) > limit
+    delegating = svc.runtime.delegation.max_depth > 0
+    delegated = [c for c in calls if delegating and c.name == DELEGATE]
+    if delegated:  # the delegation node answers these, after this step answers the others
+        calls = tuple(c for c in calls if c.name != DELEGATE)
+        results = [None] * len(calls)
     for i, call in enumerate(calls):
         decision = state.decisions.get(call.id, {"action": "allow"})
         tool = svc.tools.get(call.name)
@@ -122,6 +128,9 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
 
     answered = [r for r in results if r is not None]
     writes: dict[str, Any] = {"messages": answered, "pending_calls": (), "decisions": {}, "tool_calls": len(runnable)}
+    if delegated:
+        writes["pending_calls"] = tuple(delegated)
+        return Update(writes, route="delegate")
     if artifacts:
         writes["artifacts"] = sorted(artifacts, key=lambda ref: ref.index)
     cp = svc.runtime.context

@@ -1,0 +1,100 @@
+"""Delegation and orchestration policy.
+
+``DelegationPolicy.depth_limited(2)`` exposes a ``delegate`` tool to the model. Each delegation is a child
+run (of the same agent's single-run graph, or of a named sub-agent) started with an explicit context
+contract, checkpointed under its own id, and folded back as the tool's result. Several delegations in one
+turn run concurrently, up to ``max_concurrent``; a resumed parent re-attaches to finished children.
+
+``OrchestrationConfig`` shapes the orchestrated harness: a planner makes a plan (structured output,
+validated), its steps fan out to child runs, and a reducer writes the answer from their results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from loomflow.messages import ToolSpec
+
+if TYPE_CHECKING:
+    from loomflow.agent.agent import Agent
+
+__all__ = ["DELEGATE", "DelegationPolicy", "OrchestrationConfig", "Plan", "PlanStep"]
+
+DELEGATE = "delegate"
+ContextContract = Literal["task_only", "handoff", "transcript"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DelegationPolicy:
+    """Whether and how a run may hand sub-tasks to child runs.
+
+    ``context`` is the contract for what a child receives besides its task: ``"task_only"``, ``"handoff"``
+    (a summary of the parent's work so far) or ``"transcript"`` (the parent's user turns and answers).
+    """
+
+    max_depth: int = 0
+    max_concurrent: int = 4
+    context: ContextContract = "task_only"
+    agents: Mapping[str, Agent] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def none(cls) -> DelegationPolicy:
+        return cls()
+
+    @classmethod
+    def depth_limited(
+        cls,
+        max_depth: int,
+        *,
+        max_concurrent: int = 4,
+        context: ContextContract = "task_only",
+        agents: Mapping[str, Agent] | None = None,
+    ) -> DelegationPolicy:
+        """Delegation allowed up to ``max_depth`` levels below the run a user started."""
+        if max_depth < 0 or max_concurrent < 1:
+            raise ValueError("depth_limited needs max_depth >= 0 and max_concurrent >= 1")
+        return cls(max_depth, max_concurrent, context, dict(agents or {}))
+
+    def allows(self, depth: int) -> bool:
+        """May a run at ``depth`` delegate?"""
+        return depth < self.max_depth
+
+    def tool(self) -> ToolSpec:
+        """The ``delegate`` tool as the model sees it."""
+        props: dict[str, Any] = {
+            "task": {"type": "string", "description": "the sub-task, stated so it can be done on its own"},
+            "context": {"type": "string", "description": "facts the sub-agent needs that the task does not say"},
+        }
+        if self.agents:
+            props["agent"] = {"type": "string", "enum": sorted(self.agents), "description": "who does it"}
+        return ToolSpec(
+            name=DELEGATE,
+            description="Hand a self-contained sub-task to a sub-agent; its answer comes back as this tool's result.",
+            parameters={"type": "object", "properties": props, "required": ["task"], "additionalProperties": False},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class OrchestrationConfig:
+    """The orchestrated harness: plan, fan out the steps (``max_concurrent`` at once) to child runs (judged
+    by a generator/evaluator loop with ``gen_eval=True``), reduce. ``max_depth`` bounds delegation below."""
+
+    max_depth: int = 3
+    gen_eval: bool = False
+    max_steps: int = 6
+    max_concurrent: int = 4
+
+
+class PlanStep(BaseModel):
+    id: str = Field(description="a short identifier, e.g. s1")
+    task: str = Field(description="what this step must do, stated so it can be done on its own")
+
+
+class Plan(BaseModel):
+    """The planner's structured output."""
+
+    steps: list[PlanStep] = Field(min_length=1)
