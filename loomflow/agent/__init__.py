@@ -12,7 +12,10 @@ from loomflow.agent.config import (
     RuntimeTask,
     SessionRestorePolicy,
 )
+from loomflow.agent.delegation import DelegationPolicy, OrchestrationConfig
+from loomflow.agent.harness import Harness, HarnessCandidate, HarnessOutcome, HarnessRequest
 from loomflow.agent.hooks import Ask, Deny
+from loomflow.agent.quality import QualityGate, Verdict
 from loomflow.agent.session import RunHandle, Session, SessionConfig
 from loomflow.agent.session_store import MemorySessionStore, SessionStore, SQLiteSessionStore
 from loomflow.agent.signals import RuntimeSignal
@@ -24,9 +27,16 @@ __all__ = [
     "Ask",
     "ContextProtocol",
     "ContinuityPolicy",
+    "DelegationPolicy",
     "Deny",
     "Generation",
+    "Harness",
+    "HarnessCandidate",
+    "HarnessOutcome",
+    "HarnessRequest",
     "MemorySessionStore",
+    "OrchestrationConfig",
+    "QualityGate",
     "RunContext",
     "RunHandle",
     "Runtime",
@@ -37,4 +47,5 @@ __all__ = [
     "SessionConfig",
     "SessionRestorePolicy",
     "SessionStore",
+    "Verdict",
 ]
