@@ -286,7 +286,7 @@ class Execution:
             ctx.attempt if ctx is not None else 1,
             error,
             interrupts,
-            self.fresh_answers or None,
+            _answers_record(self.fresh_answers),
             (ctx.usage or None) if ctx is not None else None,
             snapshot,
         )
@@ -369,6 +369,18 @@ class Execution:
         self.cancel_requested = True
         if self.task is not None and not self.task.done():
             self.task.cancel()
+
+
+def _answers_record(answers: dict[str, Any]) -> dict[str, Any] | None:
+    """The answers a step records for history: small ones as given (approvals, choices); a large value (a
+    long user message) by its size only, since the node that received it writes what it keeps of it."""
+    if not answers:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        size = len(dumps(value))
+        out[key] = value if size <= 512 else {"@bytes": size}
+    return out
 
 
 def _since_snapshot(chain: list[StepRecord]) -> int:

@@ -80,6 +80,12 @@ class RunResult(Generic[S]):
         """The canonical trace of the run's history (see ``loomflow.trace``)."""
         return Trace.from_records(self.records)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """A notebook shows the path the run took (SVG with Graphviz, else Mermaid) and its trace."""
+        from loomflow.viz import run_mimebundle
+
+        return run_mimebundle(self)
+
 
 class Interpreter(Generic[S]):
     """Executes one graph against a checkpoint store."""
@@ -117,6 +123,7 @@ class Interpreter(Generic[S]):
         self._machine = LifecycleMachine()
         self._active: dict[str, Execution] = {}
         self._logs: OrderedDict[str, EventLog] = OrderedDict()
+        self._warm: dict[str, _Warm] = {}
 
     # ------------------------------------------------------------------ starting
     async def run(
@@ -266,34 +273,35 @@ class Interpreter(Generic[S]):
         # Take the run first, then read it: a resume that lost a race must see the winner's result.
         await self._acquire(run_id)
         try:
-            prepared = await self._prepare_resume(run_id, value, values, at, limits)
+            warm = self._warm.pop(run_id, None)
+            current = await self.store.get_run(run_id)
+            if warm is not None and at is None and current is not None and warm.matches(current, self.graph):
+                prepared = await self._prepare_warm(current, warm, value, values, limits)
+            else:
+                prepared = await self._prepare_resume(run_id, value, values, at, limits)
         except BaseException:
             await self.store.release(run_id, self.owner)
             raise
-        lin, run, chain, head, cursor_path, pending, limits, fresh = prepared
-        state_values = self._state_values(lin, chain)
-        first_seq = run.seq_reserved - _SEQ_BLOCK + 1  # seqs after those the last executor could use
-        own = [r.step for r in lin.own]
-        next_step = max(own) + 1 if own else lin.run.parent_step or 1
+        run = prepared.run
         journal = None
         if run.kind == "replay" and run.replay_of is not None:
             journal = await self._replay_journal(run.replay_of, run_id)
         exe = self._execution(
             run,
-            state_values,
-            chain,
-            cursor=cursor_path,
-            head=head,
-            next_step=next_step,
-            pending_visit=pending,
-            limits=limits,
-            first_seq=first_seq,
+            prepared.values,
+            prepared.chain,
+            cursor=prepared.cursor,
+            head=prepared.head,
+            next_step=prepared.next_step,
+            pending_visit=prepared.pending,
+            limits=prepared.limits,
+            first_seq=run.seq_reserved - _SEQ_BLOCK + 1,  # after every seq the last executor could use
             journal=journal,
         )
-        exe.fresh_answers = fresh
+        exe.fresh_answers = prepared.fresh
         exe.resumed = True
-        exe.emit("run_resumed", None, None, {"from_step": head, "at": at})
-        if cursor_path is None:  # the last step reached END but the process died before marking the run
+        exe.emit("run_resumed", None, None, {"from_step": prepared.head, "at": at})
+        if prepared.cursor is None:  # the last step reached END but the process died before marking the run
             await self._settle(exe, "completed")
             return self._result(exe)
         return await self.drive(exe)
@@ -305,8 +313,8 @@ class Interpreter(Generic[S]):
         values: Mapping[str, Any] | None,
         at: int | str | None,
         limits: Limits | None,
-    ) -> tuple[Lineage, RunRecord, list[StepRecord], int | None, str | None, int | None, Limits, dict[str, Any]]:
-        """Check and mark a run as running again (the caller holds its lease)."""
+    ) -> _Prepared:
+        """Load, check and mark a run as running again (the caller holds its lease)."""
         lin = await load_lineage(self.store, run_id)
         run = lin.run
         if run.status in FINAL:
@@ -335,17 +343,40 @@ class Interpreter(Generic[S]):
         if at is not None:
             await self.store.supersede(run_id, rec.step)
             lin = await load_lineage(self.store, run_id)
+        chain = lin.chain(head)
+        own = [r.step for r in lin.own]
+        next_step = max(own) + 1 if own else lin.run.parent_step or 1
+        run, limits = await self._mark_running(run, pending, fresh, limits)
+        values_ = self._state_values(lin, chain)
+        return _Prepared(run, chain, head, cursor_path, pending, limits, fresh, values_, next_step)
+
+    async def _prepare_warm(
+        self, run: RunRecord, warm: _Warm, value: Any, values: Mapping[str, Any] | None, limits: Limits | None
+    ) -> _Prepared:
+        """Resume a run this process paused last, from what it still holds: no history is read again."""
+        if run.status in FINAL:
+            raise InvalidTransition(f"run {run.run_id!r} is {run.status}, which is final; fork it to go on")
+        rec = warm.chain[-1] if warm.chain else None
+        cursor_path, pending = self._continue_after(rec)
+        fresh = self._answers(run, value, values)
+        run, limits = await self._mark_running(run, pending, fresh, limits)
+        head = rec.step if rec is not None else None
+        return _Prepared(run, list(warm.chain), head, cursor_path, pending, limits, fresh, warm.values, warm.next_step)
+
+    async def _mark_running(
+        self, run: RunRecord, pending: int | None, fresh: dict[str, Any], limits: Limits | None
+    ) -> tuple[RunRecord, Limits]:
         # Only the visit that runs again needs answers; older ones stay in the steps that recorded them.
         marks = (f"@{pending}:", f"@{pending}/")  # the visit's own interrupts, and its children's
         answers = {k: v for k, v in (run.answers or {}).items() if pending is not None and any(m in k for m in marks)}
         answers.update(fresh)
-        life = Lifecycle(run_id, run.status)
+        life = Lifecycle(run.run_id, run.status)
         self._machine.to(life, "running")
         stored_limits = Limits.from_json(run.limits)
         limits = stored_limits.raised(limits) if limits else stored_limits
         seq_reserved = run.seq_reserved + _SEQ_BLOCK
         await self.store.update_run(
-            run_id,
+            run.run_id,
             status="running",
             answers=answers,
             interrupts=(),
@@ -357,7 +388,7 @@ class Interpreter(Generic[S]):
         run = dataclasses.replace(
             run, status="running", answers=answers, interrupts=(), error=None, seq_reserved=seq_reserved
         )
-        return lin, run, lin.chain(head), head, cursor_path, pending, limits, fresh
+        return run, limits
 
     def _continue_from(self, lin: Lineage, head: int | None) -> tuple[str | None, int | None]:
         """Which node runs next, and the visit it continues (for a paused or failed node)."""
@@ -366,6 +397,11 @@ class Interpreter(Generic[S]):
         rec = lin.records[head]
         if rec.run_id != lin.run.run_id:  # a fork that has not run its first step yet
             return self._fork_node(lin), None
+        return self._continue_after(rec)
+
+    def _continue_after(self, rec: StepRecord | None) -> tuple[str | None, int | None]:
+        if rec is None:
+            return self.graph.start_path, None
         if rec.status == "ok":
             return (None if rec.target == END else rec.target), None
         if rec.status in ("interrupted", "failed"):
@@ -585,6 +621,7 @@ class Interpreter(Generic[S]):
         interrupts = exe.interrupts if status == "interrupted" else ()
         exe.emit("run_finished", None, exe.head, {"status": status, "error": exe.error})
         output = loads(dumps(exe.output)) if exe.output is not None else None
+        now = self.clock.now()
         await self.store.update_run(
             exe.run_id,
             status=status,
@@ -592,8 +629,22 @@ class Interpreter(Generic[S]):
             error=exe.error if status != "completed" else None,
             interrupts=interrupts,
             seq_reserved=exe.events.next_seq - 1,
-            updated_at=self.clock.now(),
+            updated_at=now,
         )
+        if status in FINAL or exe.run.kind == "fork":
+            self._warm.pop(exe.run_id, None)
+        else:  # kept so this process can resume the run without reading its history again
+            self._warm[exe.run_id] = _Warm(
+                now,
+                exe.events.next_seq - 1,
+                status,
+                self.graph.fingerprint,
+                tuple(exe.chain),
+                exe.values,
+                exe.next_step,
+            )
+            while len(self._warm) > 256:
+                self._warm.pop(next(iter(self._warm)))
         await self.store.release(exe.run_id, self.owner)
         exe.events.close()
 
@@ -740,6 +791,40 @@ class Interpreter(Generic[S]):
             exe.head,
             tuple(exe.chain),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Warm:
+    """A paused run as this process left it; valid while the stored run still shows exactly that."""
+
+    updated_at: float
+    seq_reserved: int
+    status: str
+    fingerprint: str
+    chain: tuple[StepRecord, ...]
+    values: dict[str, Any]
+    next_step: int
+
+    def matches(self, run: RunRecord, graph: Graph[Any]) -> bool:
+        return (
+            run.updated_at == self.updated_at
+            and run.seq_reserved == self.seq_reserved
+            and run.status == self.status
+            and run.fingerprint == self.fingerprint == graph.fingerprint
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    run: RunRecord
+    chain: list[StepRecord]
+    head: int | None
+    cursor: str | None
+    pending: int | None
+    limits: Limits
+    fresh: dict[str, Any]
+    values: dict[str, Any]
+    next_step: int
 
 
 def _sum_usage(usages: Iterable[dict[str, Any] | None]) -> dict[str, float]:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from loomflow.graph import EdgeSpec
 from loomflow.nodedef import FunctionNode, Node, Retry
-from loomflow.nodes import context_build, delegation, governance, model_call, renewal, tool_dispatch
+from loomflow.nodes.context_build import context_build
+from loomflow.nodes.delegation import delegation
+from loomflow.nodes.governance import governance
+from loomflow.nodes.model_call import model_call
+from loomflow.nodes.renewal import renewal
+from loomflow.nodes.tool_dispatch import tool_dispatch
 
 __all__ = ["loop", "with_retry"]
 

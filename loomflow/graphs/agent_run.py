@@ -10,7 +10,8 @@ from __future__ import annotations
 from loomflow.agent.state import AgentState
 from loomflow.graph import END, Graph
 from loomflow.graphs.single_run import single_run
-from loomflow.nodes import finalize, intake
+from loomflow.nodes.finalize import finalize
+from loomflow.nodes.intake import intake
 
 __all__ = ["agent_run"]
 

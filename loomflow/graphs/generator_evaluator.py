@@ -12,7 +12,8 @@ from loomflow.agent.state import AgentState
 from loomflow.graph import END, Graph
 from loomflow.graphs._loop import loop
 from loomflow.nodedef import Retry
-from loomflow.nodes import evaluate, quality_gate
+from loomflow.nodes.evaluate import evaluate
+from loomflow.nodes.quality_gate import quality_gate
 
 __all__ = ["generator_evaluator"]
 

@@ -12,7 +12,8 @@ from loomflow.agent.state import AgentState
 from loomflow.graph import END, Graph
 from loomflow.graphs._loop import loop
 from loomflow.nodedef import Retry
-from loomflow.nodes import quality_gate, review
+from loomflow.nodes.quality_gate import quality_gate
+from loomflow.nodes.review import review
 
 __all__ = ["human_gate"]
 

@@ -11,7 +11,7 @@ from loomflow.agent.state import AgentState
 from loomflow.graph import END, Graph
 from loomflow.graphs._loop import loop, with_retry
 from loomflow.nodedef import Retry
-from loomflow.nodes import quality_gate
+from loomflow.nodes.quality_gate import quality_gate
 
 __all__ = ["single_run", "with_retry"]
 
