@@ -2,7 +2,26 @@
 kept in state. The quality gate can send the task back with its critique.
 
 ```mermaid
-MERMAID
+flowchart TD
+    %% best_of_n
+    __start__(("start"))
+    n_candidates{{"⏸ candidates ↻20"}}
+    n_select["select"]
+    n_quality_gate["quality_gate"]
+    __end__(("end"))
+    __start__ --> n_candidates
+    n_candidates --> n_select
+    n_select --> n_quality_gate
+    n_quality_gate -->|"pass"| __end__
+    n_quality_gate -->|"retry"| n_candidates
+    classDef limit stroke-width:3px
+    classDef interrupt fill:#ffe0b2,stroke:#e65100
+    classDef startpoint fill:#a5d6a7,stroke:#2e7d32
+    classDef endpoint fill:#eeeeee,stroke:#616161
+    class n_candidates limit
+    class n_candidates interrupt
+    class __start__ startpoint
+    class __end__ endpoint
 ```
 """
 

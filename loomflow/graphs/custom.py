@@ -2,7 +2,24 @@
 checkpointed child run, and the quality gate judges the function's chosen output.
 
 ```mermaid
-MERMAID
+flowchart TD
+    %% custom
+    __start__(("start"))
+    n_custom{{"⏸ custom ↻20"}}
+    n_quality_gate["quality_gate"]
+    __end__(("end"))
+    __start__ --> n_custom
+    n_custom --> n_quality_gate
+    n_quality_gate -->|"pass"| __end__
+    n_quality_gate -->|"retry"| n_custom
+    classDef limit stroke-width:3px
+    classDef interrupt fill:#ffe0b2,stroke:#e65100
+    classDef startpoint fill:#a5d6a7,stroke:#2e7d32
+    classDef endpoint fill:#eeeeee,stroke:#616161
+    class n_custom limit
+    class n_custom interrupt
+    class __start__ startpoint
+    class __end__ endpoint
 ```
 """
 
