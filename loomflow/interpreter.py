@@ -18,73 +18,31 @@ import os
 import socket
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
+from loomflow.answers import MISSING, validate_answers
 from loomflow.checkpoint import CheckpointStore, open_store
 from loomflow.checkpoint.codec import dumps, loads
 from loomflow.checkpoint.records import RunRecord, StepRecord
 from loomflow.clock import Clock, SystemClock, uuid_ids
-from loomflow.errors import IncompatibleGraph, InvalidTransition, RunBusy, RunError
+from loomflow.errors import InvalidTransition, RunBusy, RunError
 from loomflow.events import Event, EventLog
 from loomflow.execution import _SEQ_BLOCK, Execution
 from loomflow.graph import END, Graph
 from loomflow.journal import Journal
 from loomflow.lifecycle import FINAL, Lifecycle, LifecycleMachine
 from loomflow.limits import Limits
-from loomflow.lineage import Lineage, fold_raw, load_lineage
-from loomflow.outcomes import Interrupt
+from loomflow.lineage import Lineage, load_lineage
+from loomflow.result import RunResult
+from loomflow.schema import check_graph, check_node, migrated_values
 from loomflow.state import State, apply_writes
-from loomflow.trace import Trace
 
-__all__ = ["Durability", "Interpreter", "RunResult"]
+__all__ = ["MISSING", "Durability", "Interpreter", "RunResult"]
 
 Durability = Literal["sync", "async", "exit"]
-_MISSING: Any = object()
 S = TypeVar("S", bound=State)
-
-
-@dataclasses.dataclass(frozen=True)
-class RunResult(Generic[S]):
-    """Where a run stands when ``run``/``resume``/``fork`` returns."""
-
-    run_id: str
-    status: str
-    state: S
-    output: Any = None
-    error: str | None = None
-    interrupts: tuple[Interrupt, ...] = ()
-    step: int | None = None
-    records: tuple[StepRecord, ...] = dataclasses.field(default=(), repr=False, compare=False)
-
-    @property
-    def interrupt(self) -> Interrupt | None:
-        """The first pending interrupt, if the run is waiting."""
-        return self.interrupts[0] if self.interrupts else None
-
-    @property
-    def usage(self) -> dict[str, float]:
-        """Usage counters summed over the run's steps (tokens, cost, latency, ...)."""
-        return _sum_usage(rec.usage for rec in self.records)
-
-    def usage_by(self, depth: int | None = None) -> dict[str, dict[str, float]]:
-        """Usage summed per node path; ``depth=1`` sums per top-level node or subgraph (``harness``)."""
-        groups: dict[str, list[dict[str, Any] | None]] = {}
-        for rec in self.records:
-            key = "/".join(rec.node_path.split("/")[:depth]) if depth else rec.node_path
-            groups.setdefault(key, []).append(rec.usage)
-        return {k: _sum_usage(v) for k, v in groups.items()}
-
-    @property
-    def trace(self) -> Trace:
-        """The canonical trace of the run's history (see ``loomflow.trace``)."""
-        return Trace.from_records(self.records)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """A notebook shows the path the run took (SVG with Graphviz, else Mermaid) and its trace."""
-        from loomflow.viz import run_mimebundle
-
-        return run_mimebundle(self)
+_MISSING = MISSING  # the older internal name
 
 
 class Interpreter(Generic[S]):
@@ -256,7 +214,7 @@ class Interpreter(Generic[S]):
         self,
         run_id: str,
         *,
-        value: Any = _MISSING,
+        value: Any = MISSING,
         values: Mapping[str, Any] | None = None,
         at: int | str | None = None,
         limits: Limits | None = None,
@@ -323,7 +281,7 @@ class Interpreter(Generic[S]):
             )
         fresh: dict[str, Any] = {}
         if at is not None:
-            if value is not _MISSING or values:
+            if value is not MISSING or values:
                 raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
             rec = self._resolve_at(lin, at)
             if rec.run_id != run_id:
@@ -336,9 +294,9 @@ class Interpreter(Generic[S]):
         else:
             head = lin.head()
             cursor_path, pending = self._continue_from(lin, head)
-            fresh = self._answers(run, value, values)
-        self._check_node(run_id, cursor_path)  # before anything is written: a refusal loses nothing
-        lin = await self._check_graph(lin)
+            fresh = validate_answers(run, value, values)
+        check_node(self.graph, run_id, cursor_path)  # before anything is written: a refusal loses nothing
+        lin = await check_graph(self.graph, self.store, lin)
         run = lin.run
         if at is not None:
             await self.store.supersede(run_id, rec.step)
@@ -358,7 +316,7 @@ class Interpreter(Generic[S]):
             raise InvalidTransition(f"run {run.run_id!r} is {run.status}, which is final; fork it to go on")
         rec = warm.chain[-1] if warm.chain else None
         cursor_path, pending = self._continue_after(rec)
-        fresh = self._answers(run, value, values)
+        fresh = validate_answers(run, value, values)
         run, limits = await self._mark_running(run, pending, fresh, limits)
         head = rec.step if rec is not None else None
         return _Prepared(run, list(warm.chain), head, cursor_path, pending, limits, fresh, warm.values, warm.next_step)
@@ -414,38 +372,6 @@ class Interpreter(Generic[S]):
         meta = lin.run.metadata or {}
         return str(meta["fork_node"])
 
-    def _answers(self, run: RunRecord, value: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
-        pending = {i.id: i for i in run.interrupts}
-        if value is _MISSING and not values:
-            return {}
-        if run.status != "interrupted":
-            raise RunError(
-                f"run {run.run_id!r} is {run.status}, not waiting at an interrupt; resume it without a value"
-            )
-        given: dict[str, Any] = {}
-        if value is not _MISSING:
-            if len(pending) != 1:
-                ids = ", ".join(pending)
-                raise RunError(
-                    f"run {run.run_id!r} waits at {len(pending)} interrupts ({ids}); answer them with "
-                    f"resume(run_id, values={{interrupt_id: value, ...}})"
-                )
-            given[next(iter(pending))] = value
-        for key, v in (values or {}).items():
-            if key not in pending:
-                raise RunError(
-                    f"run {run.run_id!r} has no pending interrupt {key!r}; pending: {', '.join(pending) or 'none'}"
-                )
-            given[key] = v
-        for key, v in given.items():
-            allowed = pending[key].allowed
-            if allowed is not None and not _allowed(v, allowed):
-                raise RunError(
-                    f"interrupt {key!r} ({pending[key].kind}) accepts {_show_allowed(allowed)}, not {v!r}; "
-                    f"nothing was changed, resume again with an accepted value"
-                )
-        return loads(dumps(given))  # type: ignore[no-any-return]
-
     # ------------------------------------------------------------------ forking and replay
     async def fork(
         self,
@@ -460,14 +386,14 @@ class Interpreter(Generic[S]):
         on the state before it, with ``update`` applied. The original run is untouched."""
         lin = await load_lineage(self.store, run_id)
         rec = self._resolve_at(lin, at)
-        self._check_node(run_id, rec.node_path)
+        check_node(self.graph, run_id, rec.node_path)
         unknown = sorted(set(update or ()) - set(self.graph.state.channels()))
         if unknown:
             raise RunError(
                 f"fork update names channel(s) {unknown} that the state does not declare "
                 f"(channels: {', '.join(self.graph.state.channels())}); nothing was created"
             )
-        lin = await self._check_graph(lin)
+        lin = await check_graph(self.graph, self.store, lin)
         raw_update = loads(dumps(dict(update))) if update else None
         new_id = new_run_id or self.ids()
         now = self.clock.now()
@@ -690,76 +616,14 @@ class Interpreter(Generic[S]):
                 exe.cancel()
                 return
 
-    def _check_node(self, run_id: str, path: str | None) -> None:
-        if path is not None and path not in self.graph.table:
-            raise IncompatibleGraph(
-                f"run {run_id!r} continues at node {path!r}, which graph {self.graph.name!r} no longer has "
-                f"(nodes: {', '.join(self.graph.table)}); resume it with a graph that has the node, or fork it "
-                f"from an earlier step"
-            )
-
-    async def _check_graph(self, lin: Lineage) -> Lineage:
-        """Refuse a graph whose state schema changed without a migration; migrate when one applies.
-
-        Changes to nodes and edges are accepted as long as the node the run continues at exists (that
-        is how a run failed on an undeclared route is fixed and resumed).
-        """
-        run = lin.run
-        graph = self.graph
-        if run.fingerprint == graph.fingerprint:
-            return lin
-        stored = await self.store.get_graph(run.fingerprint) or {}
-        new = graph.structure()
-        version = graph.state.__state_version__
-        if stored.get("state", []) != new["state"] or run.state_version != version:
-            missing = [v for v in range(run.state_version, version) if v not in graph.migrations]
-            if run.state_version >= version or missing:
-                raise IncompatibleGraph(_diff_message(run, stored, new, missing))
-            lin = await self._migrate(lin, stored.get("state", []))
-        await self.store.put_graph(graph.fingerprint, new)
-        await self.store.update_run(run.run_id, fingerprint=graph.fingerprint, state_version=version)
-        return lin
-
-    async def _migrate(self, lin: Lineage, old_schema: list[str]) -> Lineage:
-        """Fold the run in its recorded schema, apply the registered migrations in order, and keep the
-        result as the run's new base state, so later loads never read the old-schema deltas again."""
-        run = lin.run
-        head = lin.head()
-        raw = fold_raw(old_schema, lin.runs, lin.chain(head), lin.journal)
-        for version in range(run.state_version, self.graph.state.__state_version__):
-            raw = self.graph.migrations[version](raw)
-        channels = self.graph.state.channels()
-        unknown = sorted(set(raw) - set(channels))
-        if unknown:
-            raise IncompatibleGraph(
-                f"the migrations for run {run.run_id!r} left channel(s) {unknown} that the state no longer "
-                f"declares; drop or rename them in the migration"
-            )
-        values = {n: ch.decode(raw[n]) if raw.get(n) is not None else ch.default for n, ch in channels.items()}
-        base_state = loads(dumps(values))
-        # The recorded schema is kept, so states before the migration can still be rebuilt (and migrated).
-        origin = {"schema": old_schema, "version": run.state_version}
-        metadata = {**(run.metadata or {}), "_migrated_from": origin}
-        await self.store.update_run(run.run_id, base_step=head or 0, base_state=base_state, metadata=metadata)
-        return await load_lineage(self.store, run.run_id)
-
     def _state_values(self, lin: Lineage, chain: list[StepRecord], *, pending: bool | None = None) -> dict[str, Any]:
         base = lin.run.base_step
         origin = (lin.run.metadata or {}).get("_migrated_from")
         if base and origin is not None and chain and all(r.step < base for r in chain):
-            return self._migrated_values(lin, chain, origin)
+            return migrated_values(self.graph, lin, chain, origin)
         if pending is None:
             pending = lin.is_fork and all(r.run_id != lin.run.run_id for r in chain)
         return lin.state_values(self.graph.state, chain, pending_update=pending)
-
-    def _migrated_values(self, lin: Lineage, chain: list[StepRecord], origin: dict[str, Any]) -> dict[str, Any]:
-        """The state at a step recorded before a migration: folded in the old schema, then migrated."""
-        runs = [dataclasses.replace(r, base_step=None, base_state=None) for r in lin.runs]
-        raw = fold_raw(origin["schema"], runs, chain, lin.journal)
-        for version in range(origin["version"], self.graph.state.__state_version__):
-            raw = self.graph.migrations[version](raw)
-        channels = self.graph.state.channels()
-        return {n: ch.decode(raw[n]) if raw.get(n) is not None else ch.default for n, ch in channels.items()}
 
     def _resolve_at(self, lin: Lineage, at: int | str) -> StepRecord:
         if isinstance(at, int):
@@ -827,25 +691,6 @@ class _Prepared:
     next_step: int
 
 
-def _sum_usage(usages: Iterable[dict[str, Any] | None]) -> dict[str, float]:
-    total: dict[str, float] = {}
-    for usage in usages:
-        for key, value in (usage or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
-    return total
-
-
-def _allowed(value: Any, allowed: tuple[Any, ...]) -> bool:
-    if isinstance(value, dict):
-        return len(value) == 1 and next(iter(value)) in allowed
-    return value in allowed
-
-
-def _show_allowed(allowed: tuple[Any, ...]) -> str:
-    return ", ".join(f"{a!r} or {{{a!r}: ...}}" if a not in ("approve", "retry", "skip") else repr(a) for a in allowed)
-
-
 def _dead_local_owner(owner: str) -> bool:
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
@@ -864,29 +709,3 @@ def _ranges(steps: list[int]) -> str:
     if not steps:
         return "none yet"
     return f"{steps[0]}..{steps[-1]}" if len(steps) > 1 else str(steps[0])
-
-
-def _diff_message(run: RunRecord, old: dict[str, Any], new: dict[str, Any], missing: list[int]) -> str:
-    lines = [f"run {run.run_id!r} was recorded by graph {run.graph!r} of another shape:"]
-    old_nodes = {n["path"] for n in old.get("nodes", [])}
-    new_nodes = {n["path"] for n in new["nodes"]}
-    if old_nodes - new_nodes:
-        lines.append(f"  nodes removed: {', '.join(sorted(old_nodes - new_nodes))}")
-    if new_nodes - old_nodes:
-        lines.append(f"  nodes added: {', '.join(sorted(new_nodes - old_nodes))}")
-    old_state, new_state = set(old.get("state", [])), set(new["state"])
-    for line in sorted(old_state - new_state):
-        lines.append(f"  channel removed or changed: {line}")
-    for line in sorted(new_state - old_state):
-        lines.append(f"  channel added or changed: {line}")
-    version = new["state_version"]
-    if run.state_version == version:
-        lines.append(
-            f"The state schema changed but its version is still {version}: declare "
-            f"`class MyState(State, version={version + 1})` and register Graph(migrations={{{version}: fn}})."
-        )
-    elif missing:
-        lines.append(f"Register migrations for state version(s) {missing} on the graph to resume it.")
-    else:
-        lines.append(f"The store holds state version {run.state_version}, newer than this graph's {version}.")
-    return "\n".join(lines)
