@@ -441,7 +441,9 @@ class Interpreter(Generic[S]):
     async def replay(self, run_id: str, *, new_run_id: str | None = None) -> RunResult[S]:
         """Re-execute a recorded run with every effect served from its journal (no network, no tools).
 
-        Fails with ``ReplayDivergence`` on the first call that the recorded run did not make.
+        Where the recorded run paused, the replay pauses too and is answered with the recorded answers, so
+        its steps line up with the recording. A call the recording did not make ends the replay ``failed``
+        with ``ReplayDivergence`` in its error.
         """
         source = await self.store.get_run(run_id)
         if source is None:
@@ -454,11 +456,23 @@ class Interpreter(Generic[S]):
         channels = self.graph.state.channels()
         inputs = {k: channels[k].decode_write(v) for k, v in (source.input or {}).items() if k in channels}
         exe = await self.start(inputs, run_id=new_id, limits=Limits.from_json(source.limits))
-        await self.store.update_run(new_id, kind="replay", replay_of=run_id, answers=source.answers)
+        await self.store.update_run(new_id, kind="replay", replay_of=run_id)
         exe.run = dataclasses.replace(exe.run, kind="replay", replay_of=run_id)
         exe.journal = journal
-        exe.answers.update(source.answers or {})
-        return await self.drive(exe)
+        recorded = {k: v for rec in await self.store.steps(run_id) for k, v in (rec.answers or {}).items()}
+        recorded.update(source.answers or {})
+        result = await self.drive(exe)
+        while result.status == "interrupted":
+            answers = {i.id: recorded[i.id] for i in result.interrupts if i.id in recorded}
+            if not answers:  # the recording waits here too
+                return result
+            if any(isinstance(v, dict) and "@bytes" in v for v in answers.values()):
+                raise RunError(
+                    f"run {run_id!r} was answered at {result.interrupt.node_path if result.interrupt else '?'} with "
+                    f"a value too large to keep in its history; replay cannot give it again"
+                )
+            result = await self.resume(new_id, values=answers)
+        return result
 
     async def _replay_journal(self, source_id: str, run_id: str) -> Journal:
         entries = {(e.visit, e.node_path, e.index): e for e in await self.store.journal(source_id)}
