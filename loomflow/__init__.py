@@ -22,6 +22,9 @@ _EXPORTS: dict[str, str] = {
     "DelegationPolicy": "loomflow.agent",
     "Deny": "loomflow.agent",
     "Generation": "loomflow.agent",
+    "GovernancePolicy": "loomflow.agent.governance",
+    "RateLimit": "loomflow.agent.governance",
+    "Rule": "loomflow.agent.governance",
     "Harness": "loomflow.agent",
     "HarnessCandidate": "loomflow.agent",
     "HarnessOutcome": "loomflow.agent",
@@ -58,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     "ToolSpec": "loomflow.messages",
     "Usage": "loomflow.messages",
     "Artifact": "loomflow.tools",
+    "Capability": "loomflow.tools",
     "Tool": "loomflow.tools",
     "tool": "loomflow.tools",
     # graphs and nodes
@@ -167,6 +171,11 @@ if TYPE_CHECKING:  # the same names, for type checkers (``X as X`` marks them re
         SQLiteSessionStore as SQLiteSessionStore,
         Verdict as Verdict,
     )
+    from loomflow.agent.governance import (
+        GovernancePolicy as GovernancePolicy,
+        RateLimit as RateLimit,
+        Rule as Rule,
+    )
     from loomflow.checkpoint import (
         CheckpointStore as CheckpointStore,
         JournalEntry as JournalEntry,
@@ -267,6 +276,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (``X as X`` marks them re
     )
     from loomflow.tools import (
         Artifact as Artifact,
+        Capability as Capability,
         Tool as Tool,
         tool as tool,
     )

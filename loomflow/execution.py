@@ -206,6 +206,8 @@ class Execution:
                 raise RunError(f"node {cn.path!r} returned a Pause with no interrupts; use ctx.interrupt(...)")
             return None, None, "interrupted", outcome.writes
         if isinstance(outcome, End):
+            if outcome.status == "failed":
+                return None, None, "failed", outcome.writes
             return None, END, "ended" if outcome.status == "completed" else "limit", outcome.writes
         raise RunError(
             f"node {cn.path!r} returned {type(outcome).__name__}; return Update(...), ctx.interrupt(...) or End(...)"
@@ -320,6 +322,8 @@ class Execution:
             await self.interp._settle(self, "interrupted")
         elif status == "failed":
             self.pending_visit = visit
+            if error is None and isinstance(outcome, End):
+                error = outcome.reason or "the node ended the run as failed"
             self.error = f"node {path!r} failed at step {step_no}: {error}"
             await self.interp._settle(self, "failed")
         else:  # ended by the node, or stopped at a limit

@@ -73,11 +73,12 @@ class Pause:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class End:
-    """End the run now, whatever edges follow: ``completed`` by default, or ``limit_reached``."""
+    """End the run now, whatever edges follow: ``completed`` by default, ``limit_reached``, or ``failed``
+    (with ``reason``; the writes are kept, and ``resume`` runs the node again)."""
 
     writes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     output: Any = None
-    status: Literal["completed", "limit_reached"] = "completed"
+    status: Literal["completed", "limit_reached", "failed"] = "completed"
     reason: str | None = None
 
 

@@ -1,12 +1,14 @@
 """The canonical trace of a run: one line of facts per step, with nothing volatile in it.
 
-Two runs of the same scripted scenario produce equal traces (no ids, timestamps or durations), so a
-trace is what snapshot tests compare: ``assert result.trace == snapshot``.
+Two runs of the same scripted scenario produce equal traces (no ids, timestamps or durations; a generated
+id or an object address inside a written value or an error shows as ``<id>`` / ``0x?``), so a trace is what
+snapshot tests compare: ``assert result.trace == trace_snapshot`` (see ``loomflow.testing.snapshots``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,7 +72,7 @@ class Trace:
                     rec.status,
                     rec.route,
                     rec.target,
-                    tuple((k, summarize(v)) for k, v in writes.items()),
+                    tuple((k, summarize(_masked(v))) for k, v in writes.items()),
                     tuple(i.kind for i in rec.interrupts),
                     rec.attempts,
                     _first_line(rec.error),
@@ -92,7 +94,27 @@ class Trace:
 
 
 def _first_line(error: str | None) -> str | None:
-    return error.splitlines()[0] if error else None
+    return _canonical(error.splitlines()[0]) if error else None
+
+
+# Generated ids (uuid4 hex, as run and child-run ids are by default) and object addresses in reprs differ
+# from one run of a scenario to the next; a trace keeps their place but not their value.
+_VOLATILE = re.compile(r"\b[0-9a-f]{32}\b|\b0x[0-9a-f]{6,}\b")
+
+
+def _canonical(text: str) -> str:
+    return _VOLATILE.sub(lambda m: "0x?" if m.group().startswith("0x") else "<id>", text)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with volatile ids masked in every string, before ``summarize`` may cut one in half."""
+    if isinstance(value, str):
+        return _canonical(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    return value
 
 
 def summarize(value: Any, limit: int = 48) -> str:
@@ -103,6 +125,9 @@ def summarize(value: Any, limit: int = 48) -> str:
         return f"+{len(value)}" if len(value) != 1 else "+[" + summarize(value[0], limit - 3) + "]"
     if isinstance(value, Mapping) and "@journal" in value:
         return f"journal#{value['@journal']}" + (f".{value['key']}" if value.get("key") else "")
+    if isinstance(value, Mapping) and set(value) == {"passed", "critique"}:
+        verdict = "PASS" if value["passed"] else "FAIL"
+        return verdict + (f": {summarize(value['critique'], limit - 6)}" if value["critique"] else "")
     if isinstance(value, Mapping) and isinstance(value.get("name"), str):
         return str(value["name"])
     if isinstance(value, Mapping) and value.get("role") in ("user", "assistant", "tool", "system"):

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from loomflow.agent.children import ChildRunner
 from loomflow.agent.config import Generation, RunContext, Runtime, RuntimeTask
 from loomflow.agent.context import AgentServices
-from loomflow.agent.delegation import OrchestrationConfig
+from loomflow.agent.delegation import DelegationPolicy, OrchestrationConfig
 from loomflow.agent.harness import Harness
 from loomflow.agent.hooks import Hooks
 from loomflow.agent.quality import QualityGate
@@ -36,11 +36,12 @@ from loomflow.clock import Clock
 from loomflow.events import Event
 from loomflow.execution import Execution
 from loomflow.graph import Graph
-from loomflow.graphs.agent_run import agent_run
 from loomflow.interpreter import _MISSING, Durability, Interpreter, RunResult
 from loomflow.limits import Limits
 from loomflow.messages import Message
 from loomflow.providers.base import ModelProvider
+from loomflow.tools.capability import Capability, install_capabilities
+from loomflow.tools.lint import lint_tools
 from loomflow.tools.registry import ToolRegistry
 from loomflow.tools.tool import Tool
 
@@ -68,6 +69,7 @@ class Agent:
         *,
         instructions: str = "",
         tools: Sequence[Tool] = (),
+        capabilities: Sequence[Capability] = (),
         generation: Generation | None = None,
         runtime: Runtime | None = None,
         checkpoint_store: CheckpointStore | str | os.PathLike[str] | None = None,
@@ -90,6 +92,8 @@ class Agent:
         self.model = model
         self.instructions = instructions
         self.tools = ToolRegistry(tools)
+        #: capabilities compile into the same registry (MCP servers start on first use); skills index the prompt
+        self.skills = install_capabilities(capabilities, self.tools)
         self.generation = generation or Generation()
         if orchestration:
             if runtime is not None:
@@ -97,7 +101,9 @@ class Agent:
                     "orchestration= is a shortcut for runtime=Runtime.orchestrated(...); pass one, not both"
                 )
             config = orchestration if isinstance(orchestration, OrchestrationConfig) else OrchestrationConfig()
-            runtime = Runtime.orchestrated(config.max_depth, gen_eval=config.gen_eval)
+            runtime = Runtime(
+                harness=Harness.orchestrated(config), delegation=DelegationPolicy.depth_limited(config.max_depth)
+            )
         self.runtime = runtime or Runtime.sdk()
         self.hooks = Hooks()
         self.output_type = output_type
@@ -110,6 +116,8 @@ class Agent:
         self._interp: Interpreter[AgentState] | None = None
         self._sessions: SessionStore | None = None
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
+        from loomflow.graphs.agent_run import agent_run  # graphs import the nodes, which import this package
+
         self.graph: Graph[AgentState] = agent_run(self.runtime.harness.graph(model_retry=self.runtime.model_retry))
         self._child_interps: dict[str, Interpreter[AgentState]] = {}
 
@@ -134,6 +142,8 @@ class Agent:
     def child_interpreter(self, harness: Harness | None = None) -> Interpreter[AgentState]:
         """Runs this agent's child runs (candidates, attempts, delegations, plan steps): by default on the
         plain single-run graph, since a child is one attempt at a task judged by its parent."""
+        from loomflow.graphs.agent_run import agent_run
+
         harness = harness or Harness.single_run()
         interp = self._child_interps.get(harness.kind)
         if interp is None:
@@ -163,6 +173,7 @@ class Agent:
             children=ChildRunner(self),
             output_type=self.output_type,
             output_retries=self.output_retries,
+            skills=self.skills,
         )
 
     @property
@@ -257,8 +268,14 @@ class Agent:
     async def result(self, run_id: str) -> RunResult[AgentState]:
         return await self.interpreter.result(run_id)
 
+    def lint(self) -> list[str]:
+        """Static problems: the graph's (``graph.lint()``) and this agent's tools against its governance
+        policy (``lint_tools``), e.g. a destructive tool that can run without approval."""
+        return self.graph.lint() + lint_tools(self.tools, self.runtime.governance, skills=self.skills)
+
     async def close(self) -> None:
-        """Close the stores this agent opened."""
+        """Close the stores this agent opened and stop the MCP servers its capabilities started."""
+        await self.tools.close()
         if self._interp is not None:
             await self._interp.store.close()
         if self._sessions is not None:
@@ -277,13 +294,14 @@ class Agent:
         parent: tuple[str, int] | None = None,
         lane: str | None = None,
         depth: int = 0,
+        in_session: bool = True,
     ) -> Execution:
         goal = RuntimeTask(goal=task) if isinstance(task, str) else task
         if not isinstance(goal, RuntimeTask):
             raise TypeError(f"a task is a string or a RuntimeTask, not {type(task).__name__}")
         interp = interp or self.interpreter
         offset = 0
-        if session_id is not None:
+        if session_id is not None and in_session:
             await self.session_store.ensure_session(session_id, interp.clock.now())
             for earlier in await self.session_store.runs(session_id):
                 offset += (await self._turns(earlier))[1]
@@ -299,21 +317,16 @@ class Agent:
             writes["lane"] = lane
         if depth:
             writes["depth"] = depth
-        run_limits = Limits(budgets=self.runtime.budgets(), max_visits=self._visit_limits(interp))
+        run_limits = Limits(budgets=self.runtime.budgets())
         exe = await interp.start(
             writes, run_id=run_id, limits=run_limits.raised(limits) if limits else run_limits, parent=parent
         )
-        if session_id is not None:
+        if session_id is not None and in_session:
             await self.session_store.add_run(session_id, exe.run_id)
         return exe
 
     async def _drive(self, exe: Execution, interp: Interpreter[AgentState] | None = None) -> RunResult[AgentState]:
         return await self._finished(await (interp or self.interpreter).drive(exe))
-
-    def _visit_limits(self, interp: Interpreter[AgentState]) -> dict[str, int]:
-        """Per-run bounds the harness sets: how many reviews a human gate allows."""
-        harness = self.runtime.harness if interp is self.interpreter else Harness.single_run()
-        return {"harness/review": harness.max_rounds} if harness.kind == "human_gate" else {}
 
     async def _finished(self, result: RunResult[AgentState]) -> RunResult[AgentState]:
         sid = result.state.session_id

@@ -38,6 +38,7 @@ class ChildSpec:
         context: RunContext | None = None,
         agent: Agent | None = None,
         harness: Harness | None = None,
+        deeper: bool = False,
     ) -> None:
         self.label = label
         self.task = task
@@ -46,6 +47,8 @@ class ChildSpec:
         self.agent = agent
         #: a harness for the child (default: single_run); only with ``agent`` unset
         self.harness = harness
+        #: a delegation: the child is one level deeper (candidates, attempts and plan steps are not)
+        self.deeper = deeper
 
 
 class ChildRunner:
@@ -84,7 +87,9 @@ class ChildRunner:
                 interp=interp,
                 parent=(ctx.run_id, ctx.step),
                 lane=spec.label,
-                depth=ctx.state.depth + 1,
+                depth=ctx.state.depth + (1 if spec.deeper else 0),
+                session_id=ctx.state.session_id,  # sees the session's history, without joining the session
+                in_session=False,
             )
             return await agent._drive(exe, interp)
         answers = _answers_for(child_id, ctx)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from loomflow.agent.delegation import DelegationPolicy, OrchestrationConfig
+from loomflow.agent.governance import GovernancePolicy
 from loomflow.agent.harness import Harness
 from loomflow.agent.quality import QualityGate
 from loomflow.nodedef import Retry
@@ -200,6 +201,8 @@ class Runtime:
     harness: Harness = dataclasses.field(default_factory=Harness)
     quality: QualityGate = dataclasses.field(default_factory=QualityGate)
     delegation: DelegationPolicy = dataclasses.field(default_factory=DelegationPolicy)
+    #: which tool calls run, are refused, or wait for approval (the ``governance`` node applies it)
+    governance: GovernancePolicy = dataclasses.field(default_factory=GovernancePolicy.default)
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1 or self.tool_concurrency < 1:
@@ -213,12 +216,14 @@ class Runtime:
 
     @classmethod
     def long_running(cls, criteria: Sequence[str] = (), *, harness: Harness | None = None, **overrides: Any) -> Runtime:
-        """Long tasks: the criteria are judged at the quality gate, the context is renewed with a handoff
-        under pressure, and the model-call budget is 200. Graph: single_run (or ``harness``)."""
+        """Long tasks: the criteria are judged at the quality gate, context pressure slides the window to a
+        later turn (then renews with a handoff), and the model-call budget is 200. Graph: single_run (or
+        ``harness``)."""
         quality = QualityGate.criteria(criteria) if criteria else QualityGate.none()
         fields: dict[str, Any] = {
             "harness": harness or Harness.single_run(),
             "quality": quality,
+            "context": ContextProtocol.manager(strategy="sliding_window"),
             "continuity": ContinuityPolicy.handoff(),
             "max_iterations": 200,
         }

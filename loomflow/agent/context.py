@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from loomflow.agent.config import Generation, Runtime
 from loomflow.agent.state import AgentState
 from loomflow.messages import Message, ModelRequest, TextPart, ToolCallPart, ToolResultPart
+from loomflow.tools.skills import Skill, active_skill, skills_index
 
 if TYPE_CHECKING:
     from loomflow.agent.children import ChildRunner
@@ -50,6 +51,8 @@ class AgentServices:
     #: the type a final answer must validate as (``Agent(output_type=...)``), and how often to re-ask
     output_type: type[BaseModel] | None = None
     output_retries: int = 2
+    #: the skills of ``Agent(capabilities=[Capability.skill(...)])``: their index enters the system prompt
+    skills: tuple[Skill, ...] = ()
 
     @property
     def harness(self) -> Harness:
@@ -72,6 +75,11 @@ def system_prompt(services: AgentServices, state: AgentState) -> str:
     if ctx is not None and ctx.knowledge:
         items = "\n".join(f"- {k}" for k in ctx.knowledge)
         sections.append(f"## Knowledge\n{items}")
+    if services.skills:
+        sections.append(skills_index(services.skills))
+        skill, by_task = active_skill(services.skills, state.messages, state.task.prompt() if state.task else "")
+        if skill is not None and by_task:  # activated by the task's words: no tool result carries it
+            sections.append(f"## Active skill\n{skill.activation_text()}")
     dashboard = []
     task = state.task
     if task is not None:

@@ -34,6 +34,8 @@ class AgentState(State):
     pending_calls: tuple[ToolCallPart, ...] = ()
     #: governance decisions by tool call id: {"action": "allow"|"deny", "reason"?, "arguments"?}
     decisions: dict[str, Any] = {}  # noqa: RUF012
+    #: calls governance let through under a rate limit, {"tool", "at"}: the counts survive resume
+    rate_log: Annotated[tuple[dict[str, Any], ...], append] = ()
     iterations: Annotated[int, add] = 0
     tool_calls: Annotated[int, add] = 0
     tokens: Annotated[int, add] = 0

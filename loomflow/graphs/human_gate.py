@@ -8,7 +8,7 @@ flowchart TD
     n_context_build["context_build"]
     n_model_call{{"⏸ model_call ↻1000"}}
     n_governance{{"⏸ governance"}}
-    n_review{{"⏸ review ↻100"}}
+    n_review{{"⏸ review ↻5"}}
     n_tool_dispatch["tool_dispatch"]
     n_quality_gate["quality_gate"]
     n_renewal["renewal"]
@@ -45,7 +45,7 @@ from __future__ import annotations
 from loomflow.agent.state import AgentState
 from loomflow.graph import END, Graph
 from loomflow.graphs._loop import loop
-from loomflow.nodedef import Retry
+from loomflow.nodedef import FunctionNode, Retry
 from loomflow.nodes.quality_gate import quality_gate
 from loomflow.nodes.review import review
 
@@ -53,12 +53,15 @@ __all__ = ["human_gate"]
 
 
 def human_gate(*, max_rounds: int = 5, model_retry: Retry | None = None) -> Graph[AgentState]:
-    """Generate, then ``review``; ``max_rounds`` bounds the reviews per run (a run limit; see Harness)."""
+    """Generate, then ``review``; the run may be reviewed ``max_rounds`` times (then it stops at the limit)."""
     nodes, edges = loop("review", model_retry=model_retry)
+    reviewing = FunctionNode(
+        review.fn, name="review", max_visits=max_rounds, routes=review.routes, interrupts=review.interrupts
+    )
     return Graph(
         "human_gate",
         state=AgentState,
-        nodes=[*nodes, review, quality_gate],
+        nodes=[*nodes, reviewing, quality_gate],
         edges=[
             *edges,
             ("review", "quality_gate", "approve"),

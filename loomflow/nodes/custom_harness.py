@@ -35,6 +35,9 @@ async def custom(ctx: Ctx) -> Update | Pause:
     assert fn is not None, "Harness.custom sets the function"
     state = ctx.state
     task = state.task or RuntimeTask(goal="")
+    verdict = state.verdict
+    if verdict is not None and not verdict.get("passed", True):  # the quality gate sent us back
+        task = task.model_copy(update={"goal": f"{task.goal}\n\nA reviewer said: {verdict.get('critique', '')}"})
     attempts = 0
 
     async def run_once(instructions: str | None) -> dict[str, Any]:

@@ -40,6 +40,7 @@ async def delegation(ctx: Ctx) -> Update | Pause:
             RuntimeTask(goal=str(call.arguments["task"])),
             context=await _contract(ctx, policy, str(call.arguments.get("context", ""))),
             agent=policy.agents.get(agent_name) if agent_name else None,
+            deeper=True,
         )
         specs.append((i, spec))
     finished = await svc.children.run_all(ctx, [s for _, s in specs], limit=policy.max_concurrent)

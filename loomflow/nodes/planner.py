@@ -13,7 +13,7 @@ from loomflow.agent.quality import ask_model
 from loomflow.errors import RunError
 from loomflow.messages import Message, ModelRequest
 from loomflow.nodedef import node
-from loomflow.nodes._common import Ctx, services
+from loomflow.nodes._common import Ctx, services, transcript
 from loomflow.nodes.model_call import parse_output
 from loomflow.outcomes import Update
 
@@ -31,8 +31,13 @@ async def planner(ctx: Ctx) -> Update:
     state = ctx.state
     config = svc.harness.orchestration
     goal = state.task.goal if state.task is not None else ""
+    verdict = state.verdict
+    if verdict is not None and not verdict.get("passed", True):  # the quality gate sent us back
+        goal = f"{goal}\n\nA reviewer said of the last answer: {verdict.get('critique', '')}"
     schema = Plan.model_json_schema()
-    messages = [Message.system(PLAN.format(n=config.max_steps, schema=schema)), Message.user(goal)]
+    history = await transcript(ctx)
+    restored = list(history[len(history) - state.restored :]) if state.restored else []
+    messages = [Message.system(PLAN.format(n=config.max_steps, schema=schema)), *restored, Message.user(goal)]
     writes: dict[str, Any] = {"iterations": 0, "tokens": 0}
     problems = ""
     for attempt in range(3):

@@ -14,17 +14,17 @@ from loomflow.errors import RunError
 from loomflow.messages import Message
 from loomflow.nodedef import node
 from loomflow.nodes._common import Ctx, services
-from loomflow.outcomes import Update
+from loomflow.outcomes import End, Update
 
 __all__ = ["QualityGateFailed", "quality_gate"]
 
 
 class QualityGateFailed(RunError):
-    """The answer failed the quality gate more often than ``max_retries`` allows."""
+    """The answer failed the quality gate more often than ``max_retries`` allows (named in the run's error)."""
 
 
 @node(routes=("pass", "retry"))
-async def quality_gate(ctx: Ctx) -> Update:
+async def quality_gate(ctx: Ctx) -> Update | End:
     svc = services(ctx)
     gate = svc.quality
     state = ctx.state
@@ -42,6 +42,5 @@ async def quality_gate(ctx: Ctx) -> Update:
         feedback: Any = Message.user(f"Your answer did not pass the quality gate: {verdict.critique}\nRevise it.")
         writes.update(messages=[feedback], gate_retries=1)
         return Update(writes, route="retry")
-    raise QualityGateFailed(
-        f"the answer failed the quality gate {state.gate_retries + 1} time(s); last critique: {verdict.critique}"
-    )
+    reason = f"the answer failed the quality gate {state.gate_retries + 1} time(s); last critique: {verdict.critique}"
+    return End(writes, status="failed", reason=f"QualityGateFailed: {reason}")

@@ -15,7 +15,7 @@ import dataclasses
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -65,6 +65,8 @@ class Tool:
     parallel_safe: bool = True
     timeout: float | None = None
     require_approval: bool = False
+    #: the arguments' JSON schema as given (a tool from an MCP server); ``None``: from ``args_model``
+    schema: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -72,8 +74,19 @@ class Tool:
         if self.read_only and self.destructive:
             raise ValueError(f"tool {self.name!r} cannot be both read_only and destructive")
 
+    @classmethod
+    def from_schema(
+        cls, name: str, description: str, parameters: Mapping[str, Any], fn: Callable[..., Any], **flags: Any
+    ) -> Tool:
+        """A tool described by a JSON schema instead of a Python signature (MCP tools): the schema is
+        shown to the model unchanged, and ``fn`` receives the arguments as keyword arguments."""
+        model: type[BaseModel] = create_model(f"{name}_arguments", __config__=ConfigDict(extra="allow"))
+        return cls(name=name, description=description, fn=fn, args_model=model, schema=dict(parameters), **flags)
+
     @property
     def parameters(self) -> dict[str, Any]:
+        if self.schema is not None:
+            return dict(self.schema)
         schema = self.args_model.model_json_schema()
         schema.pop("title", None)
         return schema
@@ -88,10 +101,24 @@ class Tool:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
             raise ToolArgumentError(f"invalid arguments for tool {self.name!r}: {problems}") from None
 
+    def _check_schema(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The shallow checks a JSON-schema tool gets here (its server checks the rest)."""
+        schema = self.schema or {}
+        problems = [f"{name}: Field required" for name in schema.get("required", ()) if name not in arguments]
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is False:
+            problems += [f"{name}: Extra inputs are not permitted" for name in arguments if name not in props]
+        if problems:
+            raise ToolArgumentError(f"invalid arguments for tool {self.name!r}: {'; '.join(problems)}")
+        return dict(arguments)
+
     async def invoke(self, arguments: dict[str, Any]) -> tuple[str, Artifact | None]:
         """Validate, call (in a thread if sync), and render the result as text (and the artifact, if any)."""
-        args = self.validate(arguments)
-        kwargs = {name: getattr(args, name) for name in type(args).model_fields}
+        if self.schema is not None:
+            kwargs = self._check_schema(arguments)
+        else:
+            args = self.validate(arguments)
+            kwargs = {name: getattr(args, name) for name in type(args).model_fields}
         if inspect.iscoroutinefunction(self.fn):
             call: Awaitable[Any] = self.fn(**kwargs)
         else:

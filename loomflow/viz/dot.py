@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loomflow.viz._parse import parse
-from loomflow.viz._structure import END, START, TIMES, Block, Node, Run
+from loomflow.viz._structure import END, START, TIMES, Block, Diagram, Node, Run
 
 _FONT = "Helvetica"
 _INDENT = "    "
@@ -33,40 +33,51 @@ def to_dot(structure: Mapping[str, Any], overlay: Mapping[str, Any] | None = Non
     """
     diagram, run = parse(structure, overlay)
     title = diagram.name if run is None else run.title(diagram.name)
-    lines = [
-        f"digraph {_quote(diagram.name)} {{",
-        f"{_INDENT}graph [label={_quote(title)}, labelloc=t, fontname={_quote(_FONT)}];",
-        f'{_INDENT}node [shape=box, style="rounded", fontname={_quote(_FONT)}, fontsize=11];',
-        f"{_INDENT}edge [fontname={_quote(_FONT)}, fontsize=10];",
-        f"{_INDENT}{_quote(START)} "
-        '[label="start", shape=circle, style=filled, fillcolor="#a5d6a7", color="#2e7d32", fontsize=9];',
-    ]
-    _block(diagram.layout(), run, _INDENT, lines)
-    lines.append(f'{_INDENT}{_quote(END)} [label="end", shape=Msquare, fontsize=9];')
-
-    # Any run went through the start edge, whether or not the overlay counted it.
-    lines.append(_INDENT + _edge(START, diagram.start, None, run, taken=True))
-    lines.extend(_INDENT + _edge(e.source, e.target, e.route, run) for e in diagram.edges)
+    lines = [f"digraph {quote(diagram.name)} {{", *header(title)]
+    body(diagram, run, _INDENT, lines)
     lines.append("}")
     return "\n".join(lines)
 
 
-def _block(block: Block, run: Run | None, indent: str, lines: list[str]) -> None:
+def header(title: str) -> list[str]:
+    """The graph title and default node and edge attributes of a drawing."""
+    return [
+        f"{_INDENT}graph [label={quote(title)}, labelloc=t, fontname={quote(_FONT)}];",
+        f'{_INDENT}node [shape=box, style="rounded", fontname={quote(_FONT)}, fontsize=11];',
+        f"{_INDENT}edge [fontname={quote(_FONT)}, fontsize=10];",
+    ]
+
+
+def body(diagram: Diagram, run: Run | None, indent: str, lines: list[str], prefix: str = "") -> None:
+    """Nodes, clusters and edges of one drawing; ``prefix`` keeps ids apart when several share a file."""
+    lines.append(
+        f"{indent}{quote(prefix + START)} "
+        '[label="start", shape=circle, style=filled, fillcolor="#a5d6a7", color="#2e7d32", fontsize=9];'
+    )
+    _block(diagram.layout(), run, indent, lines, prefix)
+    lines.append(f'{indent}{quote(prefix + END)} [label="end", shape=Msquare, fontsize=9];')
+
+    # Any run went through the start edge, whether or not the overlay counted it.
+    lines.append(indent + _edge(START, diagram.start, None, run, prefix, taken=True))
+    lines.extend(indent + _edge(e.source, e.target, e.route, run, prefix) for e in diagram.edges)
+
+
+def _block(block: Block, run: Run | None, indent: str, lines: list[str], prefix: str) -> None:
     inner = indent
     if block.cluster is not None:
-        lines.append(f"{indent}subgraph {_quote('cluster_' + block.cluster.path)} {{")
+        lines.append(f"{indent}subgraph {quote('cluster_' + prefix + block.cluster.path)} {{")
         inner = indent + _INDENT
-        lines.append(f'{inner}label={_quote(block.cluster.label)}; style="rounded"; color="#90a4ae";')
+        lines.append(f'{inner}label={quote(block.cluster.label)}; style="rounded"; color="#90a4ae";')
     for item in block.items:
         if isinstance(item, Block):
-            _block(item, run, inner, lines)
+            _block(item, run, inner, lines, prefix)
         else:
-            lines.append(inner + _node(item, run))
+            lines.append(inner + _node(item, run, prefix))
     if block.cluster is not None:
         lines.append(f"{indent}}}")
 
 
-def _node(node: Node, run: Run | None) -> str:
+def _node(node: Node, run: Run | None, prefix: str) -> str:
     label = [node.label]
     # Values are DOT text: quoted where they are strings.
     attrs: dict[str, str] = {}
@@ -95,12 +106,12 @@ def _node(node: Node, run: Run | None) -> str:
         else:
             attrs.update(color='"gray60"', fontcolor='"gray50"')
     if styles != ["rounded"]:  # the default set on every node
-        attrs["style"] = _quote(",".join(dict.fromkeys(styles)))
-    body = ", ".join(f"{key}={value}" for key, value in {"label": _quote("\n".join(label)), **attrs}.items())
-    return f"{_quote(node.path)} [{body}];"
+        attrs["style"] = quote(",".join(dict.fromkeys(styles)))
+    text = ", ".join(f"{key}={value}" for key, value in {"label": quote("\n".join(label)), **attrs}.items())
+    return f"{quote(prefix + node.path)} [{text}];"
 
 
-def _edge(source: str, target: str, route: str | None, run: Run | None, *, taken: bool = False) -> str:
+def _edge(source: str, target: str, route: str | None, run: Run | None, prefix: str, *, taken: bool = False) -> str:
     label = route or ""
     attrs: list[str] = []
     if run is not None:
@@ -112,12 +123,12 @@ def _edge(source: str, target: str, route: str | None, run: Run | None, *, taken
         else:
             attrs += ["style=dashed", 'color="gray60"', 'fontcolor="gray60"']
     if label:
-        attrs.insert(0, f"label={_quote(label)}")
+        attrs.insert(0, f"label={quote(label)}")
     suffix = f" [{', '.join(attrs)}]" if attrs else ""
-    return f"{_quote(source)} -> {_quote(target)}{suffix};"
+    return f"{quote(prefix + source)} -> {quote(prefix + target)}{suffix};"
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """A DOT quoted string; backslashes doubled so labels show them rather than escape with them."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
