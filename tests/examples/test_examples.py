@@ -49,6 +49,11 @@ EXPECTED = {
         "published after 2 revision(s)",
         "review/critique --revise--> review/revise",
     ],
+    "skills": [
+        "tool result: Skill 'release-notes' is active (allowed tools: read_changelog).",
+        "tool result: denied: skill 'release-notes' is active and allows only: read_changelo",
+        "answer: - faster resume",
+    ],
     "graph_basics": [
         "1. interrupted at confirm: Counted to 3. Finish?",
         "2. resumed: completed",
