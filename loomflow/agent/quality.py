@@ -156,7 +156,7 @@ async def _ask(ctx: NodeContext[AgentState], model: ModelProvider, request: Mode
         return (await model.request(request)).model_dump(mode="json")
 
     recorded = request.model_dump(mode="json", exclude={"metadata": {"run_id"}})
-    return ModelResponse.model_validate(await ctx.effect(name, call, request=recorded))
+    return ModelResponse.model_validate(await ctx.effect(name, call, request=recorded, idempotent=True))
 
 
 ask_model = _ask  # shared with the harness nodes that ask a model outside the main loop

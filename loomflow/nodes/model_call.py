@@ -84,9 +84,10 @@ async def model_call(ctx: Ctx) -> Update | Pause | End:
             raise ProviderError(f"model {svc.model.name!r} ended its stream without a response")
         return response.model_dump(mode="json")
 
-    # The run id is left out of what is compared, so a replay (a new run) matches the recording.
+    # The run id is left out of what is compared, so a replay (a new run) matches the recording. A model
+    # request changes nothing outside the run, so one cut off by a crash is simply sent again (idempotent).
     recorded = request.model_dump(mode="json", exclude={"metadata": {"run_id"}})
-    response = ModelResponse.model_validate(await ctx.effect("model", call, request=recorded))
+    response = ModelResponse.model_validate(await ctx.effect("model", call, request=recorded, idempotent=True))
     if response.finish_reason == "content_filter":
         raise ProviderError(f"model {response.model!r} refused to answer (content_filter)")
     usage = response.usage

@@ -120,7 +120,7 @@ async def _summary(ctx: Ctx, leaving: list[Message], writes: dict[str, Any], *, 
         return (await svc.model.request(request)).model_dump(mode="json")
 
     recorded = request.model_dump(mode="json", exclude={"metadata": {"run_id"}})
-    response = ModelResponse.model_validate(await ctx.effect("summarize", call, request=recorded))
+    response = ModelResponse.model_validate(await ctx.effect("summarize", call, request=recorded, idempotent=True))
     ctx.add_usage(**response.usage.counts())
     writes["iterations"] = 1  # a model call like any other: it counts against max_iterations
     writes["tokens"] = response.usage.input_tokens + response.usage.output_tokens

@@ -151,12 +151,8 @@ async def test_a_crashed_parent_reattaches_to_finished_candidates(tmp_path: Path
         run = await again.interpreter.store.get_run(f"run-1/harness/candidates@2/candidate-{k}")
         statuses[k] = run.status if run else None
     assert statuses == {0: "completed", 1: "completed", 2: "running"}
-    resumed = await again.resume("run-1")
-    # candidate-2's cut-off model call is uncertain: the parent waits with the child's interrupt
-    assert resumed.interrupt is not None
-    assert resumed.interrupt.kind == "uncertain_call"
-    assert resumed.interrupt.id.startswith("run-1/harness/candidates@2/candidate-2::")
-    result = await again.resume("run-1", "retry")
+    # candidate-2's model call, cut off by the crash, is sent again (model calls are idempotent)
+    result = await again.resume("run-1")
     assert (result.status, result.output) == ("completed", "the longest answer")
     assert model.lanes() == {"candidate-2": 1}
     await again.close()

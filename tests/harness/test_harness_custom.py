@@ -100,14 +100,8 @@ async def test_run_once_attempts_are_read_back_when_the_custom_step_runs_again(t
 
     fresh = ProbeModel([], lanes=lanes)
     again = Agent(fresh, runtime=runtime, checkpoint_store=db, ids=sequential_ids())
-    waiting = await again.resume("run-1")
-    # the cut-off model call of attempt-1 surfaces as the child's interrupt, re-keyed for the parent
-    assert waiting.status == "interrupted"
-    assert waiting.interrupt is not None
-    assert waiting.interrupt.kind == "uncertain_call"
-    assert waiting.interrupt.id.startswith("run-1/harness/custom@2/attempt-1::")
-    assert fresh.lanes() == {}
-    result = await again.resume("run-1", "retry")
+    # a model call cut off by the crash is simply sent again (model calls are idempotent)
+    result = await again.resume("run-1")
     assert (result.status, result.output) == ("completed", "first try / second try")
     assert fresh.lanes() == {"attempt-1": 1}  # attempt-0 was read back, not asked again
     assert "Be more specific." in text_of(fresh.sent("attempt-1")[0])
