@@ -98,12 +98,12 @@ class Execution:
             for p, c in self._table.items()
             if c.node.retry is None and c.node.timeout is None
         }
-        # only runs with a step bound, a visit override or a node with max_visits pay for limit checks
-        self._limited = (
-            limits.max_steps is not None
-            or bool(limits.max_visits)
-            or any(c.node.max_visits is not None for c in self.graph.table.values())
-        )
+        # visit bounds by node path: the run's overrides over the nodes' own max_visits
+        self._visit_limits = {
+            p: limit
+            for p, c in self.graph.table.items()
+            if (limit := limits.max_visits.get(p, c.node.max_visits)) is not None
+        }
         self._appends = {n for n, ch in self._channels.items() if ch.appends}
 
     @property
@@ -135,18 +135,24 @@ class Execution:
         pending = self.pending_visit
         visit = step_no if pending is None else pending
         clock = self._clock
-        if self._limited:
-            reason = self._limit_reason(cn, fresh=pending is None)
+        if pending is None:
+            visits = self.visits[path]
+            limit = self._visit_limits.get(path)
+            if (limit is not None and visits >= limit) or self.limits.max_steps is not None:
+                reason = self._limit_reason(cn, fresh=True)
+                if reason is not None:
+                    return await self._record(cn, step_no, visit, clock.now(), 0.0, None, None, reason, limit=True)
+            self.visits[path] = visits + 1
+        elif self.limits.max_steps is not None:
+            reason = self._limit_reason(cn, fresh=False)
             if reason is not None:
                 return await self._record(cn, step_no, visit, clock.now(), 0.0, None, None, reason, limit=True)
-        if pending is None:
-            self.visits[path] += 1
         ctx: NodeContext[Any] = NodeContext(self, self._state_cls.from_values(self.values), step_no, visit, path)
         # Under sync durability a resumed run's later steps are new; buffered modes may have lost steps
         # whose journal entries survived, so they always read.
         ctx.recorded_before = not self._sync_writes or (self.resumed and visit <= self.first_step)
         started = clock.now()
-        self.emit("node_started", path, step_no, {}, started)
+        self.events.add("node_started", path, step_no, started, {})  # node_finished checks the seq reservation
         t0 = clock.monotonic()
         error = None
         outcome: Outcome | None
@@ -214,8 +220,6 @@ class Execution:
         )
 
     def _limit_reason(self, cn: CompiledNode, *, fresh: bool) -> str | None:
-        if not self._limited:
-            return None
         max_steps = self.limits.max_steps
         if max_steps is not None and len(self.chain) - self.limit_steps >= max_steps:
             return f"the run reached max_steps={max_steps}; resume with a larger limit to go on"
