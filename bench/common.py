@@ -31,6 +31,7 @@ SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/loomflow-bench-scratch"))
 W1_TOOL_TURNS = 100  # react-100: 100 tool turns, then a final answer
 W1_TOOL_RESULT_BYTES = 256  # size of each tool result message content
 W1_ANSWER_BYTES = 64
+W1_PROMPT = "please use the lookup tool 100 times"  # the user message that starts W1 (and W4)
 W2_TURNS = 200  # long-history: 200 sequential user turns
 W2_MSG_BYTES = 1024  # ~1 KB user message and ~1 KB assistant answer
 W3_FANOUT = 50  # fanout-50

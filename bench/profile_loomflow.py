@@ -5,6 +5,8 @@
     python bench/profile_loomflow.py w1 sqlite --runs 20   # react-100 on SQLite, 20 runs
     python bench/profile_loomflow.py w2-session sqlite     # 200 resumes of one session
     python bench/profile_loomflow.py k-steps none --sort cumulative --top 40
+    python bench/profile_loomflow.py agent-w1 sqlite        # Agent.run of W1 (agent level)
+    python bench/profile_loomflow.py agent-w2 sqlite        # a Session of 200 session.run() turns
 
 Prints the top functions by own time (``--sort tottime``, the default) and writes the raw profile to
 ``bench/results/profile-<workload>-<persist>.prof`` (open it with snakeviz, or ``python -m pstats``).
@@ -22,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import worker_loomflow as lf
-from common import W2_MSG_BYTES, W2_TURNS, fresh_path, text
+import worker_loomflow_agent as lfa
+from common import W1_PROMPT, W2_MSG_BYTES, W2_TURNS, fresh_path, text
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +39,16 @@ async def one_run(workload: str, persist: str) -> None:
         "k-append": (lf.loop_graph("append", lf.Log, lf.grow), {}),
     }
     path = fresh_path(f"profile-{workload}.db")
+    if workload == "agent-w1":
+        agent = lfa.make_agent(persist, path)
+        done = await agent.run(W1_PROMPT)
+        assert done.status == "completed", (done.status, done.error)
+        await asyncio.sleep(0)
+        await agent.close()
+        return
+    if workload == "agent-w2":
+        await lfa.w2_session(persist, path, {})
+        return
     if workload == "w2-session":
         interp = lf.interpreter(lf.w2_graph("session"), persist, path)
         await interp.run({"messages": [{"role": "user", "content": text(0, W2_MSG_BYTES)}]}, run_id="t2")
@@ -51,13 +64,15 @@ async def one_run(workload: str, persist: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workload", choices=["w1", "w1-journaled", "w2-session", "w3", "k-steps", "k-append"])
+    ap.add_argument(
+        "workload", choices=["w1", "w1-journaled", "w2-session", "w3", "k-steps", "k-append", "agent-w1", "agent-w2"]
+    )
     ap.add_argument("persist", nargs="?", default="none")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--top", type=int, default=30)
     a = ap.parse_args()
-    runs = 1 if a.workload == "w2-session" else a.runs
+    runs = 1 if a.workload in ("w2-session", "agent-w2") else a.runs
     asyncio.run(one_run(a.workload, a.persist))  # warm-up: imports, caches
     prof = cProfile.Profile()
     t = time.perf_counter()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run the benchmark: loomflow, LangGraph and the plain-Python baseline on the same workloads.
 
-    python bench/run.py            # the measured run: 5 interleaved rounds (about 2.5 minutes on 2 cores)
-    python bench/run.py --quick    # one round, 3 repetitions (about 30 s once LangGraph is installed)
+    python bench/run.py            # the measured run: 5 interleaved rounds (about 4.5 minutes on 2 cores)
+    python bench/run.py --quick    # one round, 3 repetitions (about 70 s once LangGraph is installed)
 
 Every (side, workload, persistence) job is a fresh subprocess that prints one ``RESULT {json}`` line;
 the jobs of a round run in a shuffled order, so that drift of the machine spreads over every side.
@@ -33,6 +33,10 @@ RESULTS = Path(os.environ.get("BENCH_RESULTS", HERE / "results"))
 VENVS = Path(os.environ.get("BENCH_VENVS", "/tmp/loomflow-bench-venvs"))
 LG_REQUIREMENTS = HERE / "requirements-langgraph.txt"
 SCRIPT = {"baseline": "worker_baseline.py", "langgraph": "worker_langgraph.py", "loomflow": "worker_loomflow.py"}
+# agent-level variants: loomflow's Agent and LangGraph's create_react_agent, each in a worker of its own
+# (so that the graph-level workers' import times stay those of the graph APIs)
+AGENT_SCRIPT = {"loomflow": "worker_loomflow_agent.py", "langgraph": "worker_langgraph_agent.py"}
+AGENT_VARIANTS = ("agent", "prebuilt")
 PY: dict[str, str] = {"baseline": sys.executable, "loomflow": sys.executable, "langgraph": ""}
 CRASH_AT = "100"
 
@@ -55,6 +59,9 @@ W1 = [
     *jobs("langgraph", "w1", "none", "memory", "sqlite-normal", "sqlite-dsync", "sqlite"),
     *jobs("loomflow", "w1", "none", "memory", "sqlite", "sqlite-full", "sqlite-async"),
     Job("loomflow", "w1", "sqlite", "journaled"),
+    # agent level: loomflow Agent vs LangGraph create_react_agent
+    *jobs("loomflow", "w1", "none", "memory", "sqlite", variant="agent"),
+    *jobs("langgraph", "w1", "none", "memory", "sqlite-normal", variant="prebuilt"),
 ]
 W3 = [
     *jobs("baseline", "w3", "none", "memory", "sqlite-normal"),
@@ -67,6 +74,8 @@ W2 = [
     Job("langgraph", "w2", "sqlite-normal"),
     Job("loomflow", "w2", "sqlite", "session"),
     Job("loomflow", "w2", "sqlite", "loop"),
+    Job("loomflow", "w2", "sqlite", "agent"),  # a Session of 200 session.run() turns
+    Job("langgraph", "w2", "sqlite-normal", "prebuilt"),  # create_react_agent, 200 ainvokes on one thread
 ]
 W4 = [
     Job("baseline", "w4-resume", "sqlite-normal"),
@@ -74,6 +83,8 @@ W4 = [
     Job("langgraph", "w4-resume", "sqlite"),
     Job("loomflow", "w4-resume", "sqlite"),
     Job("loomflow", "w4-resume", "sqlite-async"),
+    Job("loomflow", "w4-resume", "sqlite", "agent"),  # await Agent(...same config...).resume(run_id)
+    Job("langgraph", "w4-resume", "sqlite-normal", "prebuilt"),
 ]
 KERNEL = [
     *jobs("baseline", "k-steps", "none", "sqlite-normal"),
@@ -85,6 +96,8 @@ RSS = [
     *jobs("baseline", "rss", "none", "sqlite-normal"),
     *jobs("langgraph", "rss", "none", "sqlite-normal"),
     *jobs("loomflow", "rss", "none", "sqlite"),
+    *jobs("loomflow", "rss", "none", "sqlite", variant="agent"),
+    *jobs("langgraph", "rss", "none", "sqlite-normal", variant="prebuilt"),
 ]
 IMPORTS = {
     "python -c pass": ("baseline", "pass"),
@@ -94,9 +107,15 @@ IMPORTS = {
         "loomflow",
         "from loomflow import Graph, Interpreter, SQLiteStore",
     ),
+    "from loomflow import Agent, SQLiteStore, tool": ("loomflow", "from loomflow import Agent, SQLiteStore, tool"),
     "LangGraph: StateGraph + AsyncSqliteSaver": (
         "langgraph",
         "from langgraph.graph import StateGraph; from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver",
+    ),
+    "LangGraph: create_react_agent + AsyncSqliteSaver + @tool": (
+        "langgraph",
+        "from langgraph.prebuilt import create_react_agent; from langchain_core.tools import tool; "
+        "from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver",
     ),
 }
 GROUPS = {"w1": W1, "w3": W3, "w2": W2, "w4": W4, "kernel": KERNEL}
@@ -136,7 +155,8 @@ def run_proc(side: str, args: list[str], crash_at: str | None = None, timeout: f
 
 
 def run_job(out: TextIO, rnd: int, job: Job, reps: int, warmup: int) -> None:
-    args = [SCRIPT[job.side], "--workload", job.workload, "--variant", job.variant, "--persist", job.persist]
+    script = AGENT_SCRIPT[job.side] if job.variant in AGENT_VARIANTS else SCRIPT[job.side]
+    args = [script, "--workload", job.workload, "--variant", job.variant, "--persist", job.persist]
     args += ["--reps", str(reps), "--warmup", str(warmup)]
     if job.workload == "w4-resume":
         prep = run_proc(job.side, [*args[:2], "w4-prepare", *args[3:]], crash_at=CRASH_AT)

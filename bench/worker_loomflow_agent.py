@@ -1,0 +1,233 @@
+"""loomflow agent-level worker: ``Agent`` (the ``agent_run`` graph) with a ``@tool`` and a fake model provider.
+
+The counterpart of LangGraph's ``create_react_agent`` (``worker_langgraph_agent.py``): the user-side API
+with everything a default agent runs (intake, context build, the model call through the journal,
+governance, tool dispatch, quality gate, finalize). The fake provider implements the ``ModelProvider``
+protocol (``name``, ``request``, ``stream``) and decides from the last message only, O(1) per call, exactly
+like ``common.fake_model_dict``: tool call ``lookup(q="query k")`` with id ``call_k`` for turn k < N, else
+a text answer. Building the ``Agent`` and opening its store are outside the timed region (as LangGraph's
+``create_react_agent(...)`` and ``saver.setup()`` are); ``agent.run`` / ``session.run`` / ``resume`` are
+inside it.
+
+persist modes:
+  none     MemoryStore, durability="exit"
+  memory   MemoryStore, durability="sync"
+  sqlite   SQLiteStore (synchronous="normal"), durability="sync": the defaults
+
+workloads: w1 w2 (a Session of 200 runs) w4-prepare w4-resume rss (variant: agent)
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+import asyncio  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Literal  # noqa: E402
+
+import loomflow  # noqa: E402
+from loomflow import (  # noqa: E402
+    Agent,
+    MemoryStore,
+    Message,
+    ModelDelta,
+    ModelRequest,
+    ModelResponse,
+    Runtime,
+    SQLiteStore,
+    TextPart,
+    Tool,
+    ToolCallPart,
+    tool,
+)
+
+T_IMPORT = time.perf_counter() - T0
+
+from common import (  # noqa: E402
+    SCRATCH,
+    W1_ANSWER_BYTES,
+    W1_PROMPT,
+    W1_TOOL_RESULT_BYTES,
+    W1_TOOL_TURNS,
+    W2_MSG_BYTES,
+    W2_TURNS,
+    base_args,
+    emit,
+    file_bytes,
+    fresh_path,
+    json_bytes,
+    maybe_crash,
+    next_turn_from_last,
+    proc_io,
+    rss_peak_kib,
+    sqlite_payload_bytes,
+    summarize,
+    text,
+    timed_reps,
+)
+
+
+class FakeProvider:
+    """A ``ModelProvider`` that decides from the last message only (O(1) per call)."""
+
+    def __init__(self, n_tool_turns: int = W1_TOOL_TURNS, answer_bytes: int = W1_ANSWER_BYTES) -> None:
+        self.n_tool_turns = n_tool_turns
+        self.answer_bytes = answer_bytes
+
+    @property
+    def name(self) -> str:
+        return "bench-fake"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        messages = request.messages
+        last = messages[-1]
+        results = last.tool_results if last.role == "tool" else ()
+        k = next_turn_from_last(last.role, results[0].call_id if results else None)
+        if k < self.n_tool_turns:
+            call = ToolCallPart(id=f"call_{k}", name="lookup", arguments={"q": f"query {k}"})
+            return ModelResponse(message=Message(role="assistant", parts=(call,)), finish_reason="tool_calls")
+        # the seed counts the conversation's messages, as LangGraph's fake does (the system message aside)
+        seed = len(messages) - (messages[0].role == "system")
+        answer = TextPart(text=text(seed, self.answer_bytes))
+        return ModelResponse(message=Message(role="assistant", parts=(answer,)), finish_reason="stop")
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta | ModelResponse]:
+        yield await self.request(request)
+
+
+@tool(read_only=True)  # read-only, so idempotent: a call cut by the W4 crash is re-run on resume
+async def lookup(q: str) -> str:
+    """Look something up."""
+    k = int(q.rsplit(" ", 1)[1])
+    maybe_crash(k)
+    return text(k, W1_TOOL_RESULT_BYTES)
+
+
+def make_agent(
+    persist: str, path: Path, n_tool_turns: int = W1_TOOL_TURNS, answer_bytes: int = W1_ANSWER_BYTES
+) -> Agent:
+    """The same configuration on every call (W4 resumes with a fresh one); the store opened here."""
+    store = MemoryStore() if persist in ("none", "memory") else SQLiteStore(path)
+    durability: Literal["exit", "sync"] = "exit" if persist == "none" else "sync"
+    tools: list[Tool] = [lookup]
+    agent = Agent(
+        FakeProvider(n_tool_turns, answer_bytes),
+        tools=tools,
+        runtime=Runtime(max_iterations=10 * W1_TOOL_TURNS),  # the default, 50 model calls, is under W1's 101
+        checkpoint_store=store,
+        durability=durability,
+    )
+    agent.interpreter  # noqa: B018 - opens the interpreter outside the timed region
+    agent.session_store  # noqa: B018
+    return agent
+
+
+def check_w1(state: Any) -> None:
+    assert len(state.messages) == 2 * W1_TOOL_TURNS + 2, len(state.messages)
+    assert state.output is not None
+    assert len(state.output) == W1_ANSWER_BYTES, state.output
+
+
+# -------------------------------------------------------------------- W1
+def w1_once(persist: str, name: str = "lfa-w1.db") -> float:
+    async def go() -> float:
+        agent = make_agent(persist, fresh_path(name))
+        t = time.perf_counter()
+        result = await agent.run(W1_PROMPT)
+        dt = time.perf_counter() - t
+        assert result.status == "completed", (result.status, result.error)
+        check_w1(result.state)
+        await asyncio.sleep(0)  # let fire-and-forget store updates run before the store closes
+        await agent.close()
+        return dt
+
+    return asyncio.run(go())
+
+
+# -------------------------------------------------------------------- W2
+async def w2_session(persist: str, path: Path, res: dict[str, Any]) -> list[dict[str, Any]]:
+    """200 ``session.run`` turns; each run sees the session's earlier turns (transcript restore)."""
+    agent = make_agent(persist, path, n_tool_turns=0, answer_bytes=W2_MSG_BYTES)
+    session = agent.session("s2")
+    per_turn = []
+    for turn in range(W2_TURNS):
+        t = time.perf_counter()
+        result = await session.run(text(turn, W2_MSG_BYTES))
+        per_turn.append(time.perf_counter() - t)
+        assert result.status == "completed", (result.status, result.error)
+        assert result.state.restored == 2 * turn, (turn, result.state.restored)  # it saw every earlier turn
+    res["per_turn"] = per_turn
+    transcript = await session.transcript()
+    assert len(transcript) == 2 * W2_TURNS, len(transcript)
+    await asyncio.sleep(0)
+    await agent.close()
+    return [{"role": m.role, "content": m.text} for m in transcript]
+
+
+# -------------------------------------------------------------------- W4
+async def w4_prepare(persist: str) -> None:
+    agent = make_agent(persist, fresh_path("lfa-w4.db"))
+    await agent.run(W1_PROMPT, run_id="w4")  # exits inside the tool call (BENCH_CRASH_AT)
+
+
+async def w4_resume(persist: str, res: dict[str, Any]) -> None:
+    t = time.perf_counter()
+    agent = make_agent(persist, SCRATCH / "lfa-w4.db")
+    t1 = time.perf_counter()
+    state = await agent.state("w4")
+    res["t_load"] = time.perf_counter() - t1
+    res["messages_at_load"] = len(state.messages)
+    t2 = time.perf_counter()
+    result = await agent.resume("w4")
+    res["t_continue"] = time.perf_counter() - t2
+    res["t_resume_total"] = time.perf_counter() - t
+    assert result.status == "completed", (result.status, result.error)
+    res["final_messages"] = len(result.state.messages)
+    check_w1(result.state)
+    await asyncio.sleep(0)
+    await agent.close()
+
+
+def main() -> None:
+    a = base_args("loomflow-agent")
+    res: dict[str, Any] = {
+        "side": "loomflow",
+        "variant": a.variant,
+        "workload": a.workload,
+        "persist": a.persist,
+        "t_import": T_IMPORT,
+        "version": loomflow.__version__,
+    }
+    if a.workload == "w1":
+        res["times"] = timed_reps(lambda: w1_once(a.persist), a.reps, a.warmup)
+        res["summary"] = summarize(res["times"])
+    elif a.workload == "rss":
+        rss0 = rss_peak_kib()
+        w1_once(a.persist, name="lfa-rss.db")
+        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
+    elif a.workload == "w2":
+        path = fresh_path("lfa-w2.db")
+        io0 = proc_io()
+        t = time.perf_counter()
+        final = asyncio.run(w2_session(a.persist, path, res))
+        res["total"] = time.perf_counter() - t
+        io1 = proc_io()
+        res["db_bytes"] = file_bytes(path)
+        res["row_bytes_by_table"] = sqlite_payload_bytes(path)
+        res["row_bytes"] = sum(res["row_bytes_by_table"].values())
+        res["state_bytes"] = json_bytes({"messages": final})
+        res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+    elif a.workload == "w4-prepare":
+        asyncio.run(w4_prepare(a.persist))
+        raise SystemExit("expected to crash")
+    elif a.workload == "w4-resume":
+        asyncio.run(w4_resume(a.persist, res))
+    else:
+        raise SystemExit(f"unknown workload {a.workload!r}")
+    emit(res)
+
+
+if __name__ == "__main__":
+    main()
