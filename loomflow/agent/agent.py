@@ -116,6 +116,7 @@ class Agent:
         self._interp: Interpreter[AgentState] | None = None
         self._sessions: SessionStore | None = None
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
+        self._history: dict[str, list[Message]] = {}  # a run's session transcript, once it cannot change
         from loomflow.graphs.agent_run import agent_run  # graphs import the nodes, which import this package
 
         self.graph: Graph[AgentState] = agent_run(self.runtime.harness.graph(model_retry=self.runtime.model_retry))
@@ -364,6 +365,9 @@ class Agent:
         return await self.session_store.take_signals(session_id, run_id)
 
     async def _transcript(self, session_id: str, run_id: str) -> list[Message]:
+        cached = self._history.get(run_id)
+        if cached is not None:
+            return cached
         runs = await self.session_store.runs(session_id)
         anchor = run_id
         while anchor not in runs:  # a fork: place it where the run it was forked from stands
@@ -372,8 +376,13 @@ class Agent:
                 return []
             anchor = parent
         history: list[Message] = []
-        for earlier in runs[: runs.index(anchor)]:
-            history += (await self._turns(earlier))[0]
+        earlier = runs[: runs.index(anchor)]
+        for other in earlier:
+            history += (await self._turns(other))[0]
+        if all(other in self._transcripts for other in earlier):  # every earlier run is final: it stays so
+            self._history[run_id] = history
+            while len(self._history) > 1024:
+                self._history.pop(next(iter(self._history)))
         return history
 
     def __repr__(self) -> str:

@@ -35,7 +35,7 @@ class RuntimeTask(BaseModel):
     'Refactor the API'
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     goal: str
     input: dict[str, Any] = Field(default_factory=dict)
@@ -53,7 +53,7 @@ class RuntimeTask(BaseModel):
 class RunContext(BaseModel):
     """Run-scoped context: named inputs and knowledge items shown to the model in this run only."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     inputs: dict[str, Any] = Field(default_factory=dict)
     knowledge: tuple[str, ...] = ()

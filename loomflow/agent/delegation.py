@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loomflow.messages import ToolSpec
 
@@ -90,11 +90,15 @@ class OrchestrationConfig:
 
 
 class PlanStep(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str = Field(description="a short identifier, e.g. s1")
     task: str = Field(description="what this step must do, stated so it can be done on its own")
 
 
 class Plan(BaseModel):
     """The planner's structured output."""
+
+    model_config = ConfigDict(defer_build=True)
 
     steps: list[PlanStep] = Field(min_length=1)

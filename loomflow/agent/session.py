@@ -35,7 +35,7 @@ __all__ = ["RunHandle", "Session", "SessionConfig"]
 class SessionConfig(BaseModel):
     """Names a session; its runs share a transcript (restored by ``Runtime.session_restore``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -19,7 +19,7 @@ __all__ = ["RuntimeSignal"]
 class RuntimeSignal(BaseModel):
     """One external event, normalised. ``dedupe_key`` makes a redelivered event a no-op."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     summary: str
     source: str = "app"

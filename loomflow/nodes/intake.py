@@ -23,7 +23,8 @@ async def intake(ctx: Ctx) -> Update | Pause:
     history = await transcript(ctx)
     svc = services(ctx)
     writes: dict[str, Any] = {}
-    restored = svc.runtime.session_restore.select(transcript_turns(history))
+    policy = svc.runtime.session_restore
+    restored = len(history) if policy.mode == "transcript" else policy.select(transcript_turns(history))
     if restored:
         writes["restored"] = restored
     sid = ctx.state.session_id

@@ -42,6 +42,7 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._specs: tuple[ToolSpec, ...] | None = None
         self._sources: list[ToolSource] = []
         self._pending: list[ToolSource] = []
         self._lock = threading.Lock()
@@ -54,6 +55,7 @@ class ToolRegistry:
         if t.name in self._tools:
             raise ValueError(f"two tools are named {t.name!r}; rename one with @tool(name=...)")
         self._tools[t.name] = t
+        self._specs = None
 
     def add_source(self, source: ToolSource) -> None:
         """Add tools that are loaded on first use (``source.load()``)."""
@@ -83,7 +85,9 @@ class ToolRegistry:
 
     def specs(self) -> tuple[ToolSpec, ...]:
         self._resolve()
-        return tuple(t.spec() for t in self._tools.values())
+        if self._specs is None or len(self._specs) != len(self._tools):
+            self._specs = tuple(t.spec() for t in self._tools.values())
+        return self._specs
 
     def names(self) -> list[str]:
         self._resolve()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import json
 import re
@@ -91,8 +92,13 @@ class Tool:
         schema.pop("title", None)
         return schema
 
-    def spec(self) -> ToolSpec:
+    @functools.cached_property
+    def _spec(self) -> ToolSpec:
+        # building the JSON schema with pydantic costs more than a whole step: once per tool is enough
         return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
+
+    def spec(self) -> ToolSpec:
+        return self._spec
 
     def validate(self, arguments: dict[str, Any]) -> BaseModel:
         try:
