@@ -78,6 +78,8 @@ class Execution:
         self.cancel_requested = False
         self.task: asyncio.Task[Any] | None = None
         self.seq_reserved = run.seq_reserved
+        #: journal results this run's checkpoints refer to (loaded with its history, or seen here)
+        self.journal_results: dict[tuple[str, int, str, int], Any] = {}
         self.seq_dirty = False
         self._channels = self.graph.state.channels()
         self._table = self.graph.table
@@ -353,6 +355,7 @@ class Execution:
             elif isinstance(value, JournalRef):
                 resolved[key] = ch.decode_write(ctx.resolve(value))
                 stored[key] = value.marker()
+                self._keep(ctx, value)
             elif isinstance(value, list | tuple) and any(isinstance(v, JournalRef) for v in value):
                 if not ch.appends:
                     raise RunError(
@@ -363,9 +366,16 @@ class Execution:
                     ch.decode_write([ctx.resolve(v)])[0] if isinstance(v, JournalRef) else v for v in value
                 ]
                 stored[key] = [v.marker() if isinstance(v, JournalRef) else v for v in value]
+                for v in value:
+                    if isinstance(v, JournalRef):
+                        self._keep(ctx, v)
             else:
                 resolved[key] = stored[key] = value
         return resolved, stored
+
+    def _keep(self, ctx: NodeContext[Any], ref: JournalRef) -> None:
+        """Remember a referenced result, so this run's trace shows the value and not the reference."""
+        self.journal_results[(self.run_id, ctx.visit, ctx.node_path, ref.index)] = ctx._results[ref.index]
 
     async def run_loop(self) -> None:
         """Step until the run leaves ``running``; this is ``run()``."""

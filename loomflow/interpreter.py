@@ -257,6 +257,7 @@ class Interpreter(Generic[S]):
             journal=journal,
         )
         exe.fresh_answers = prepared.fresh
+        exe.journal_results.update(prepared.journal)
         exe.resumed = True
         exe.emit("run_resumed", None, None, {"from_step": prepared.head, "at": at})
         if prepared.cursor is None:  # the last step reached END but the process died before marking the run
@@ -306,7 +307,7 @@ class Interpreter(Generic[S]):
         next_step = max(own) + 1 if own else lin.run.parent_step or 1
         run, limits = await self._mark_running(run, pending, fresh, limits)
         values_ = self._state_values(lin, chain)
-        return _Prepared(run, chain, head, cursor_path, pending, limits, fresh, values_, next_step)
+        return _Prepared(run, chain, head, cursor_path, pending, limits, fresh, values_, next_step, lin.journal)
 
     async def _prepare_warm(
         self, run: RunRecord, warm: _Warm, value: Any, values: Mapping[str, Any] | None, limits: Limits | None
@@ -319,7 +320,9 @@ class Interpreter(Generic[S]):
         fresh = validate_answers(run, value, values)
         run, limits = await self._mark_running(run, pending, fresh, limits)
         head = rec.step if rec is not None else None
-        return _Prepared(run, list(warm.chain), head, cursor_path, pending, limits, fresh, warm.values, warm.next_step)
+        return _Prepared(
+            run, list(warm.chain), head, cursor_path, pending, limits, fresh, warm.values, warm.next_step, warm.journal
+        )
 
     async def _mark_running(
         self, run: RunRecord, pending: int | None, fresh: dict[str, Any], limits: Limits | None
@@ -435,6 +438,7 @@ class Interpreter(Generic[S]):
             limits=limits,
             first_seq=1,
         )
+        exe.journal_results.update(lin.journal)
         exe.emit("run_started", None, None, {"graph": self.graph.name, "fork_of": run_id, "at": rec.step})
         return await self.drive(exe)
 
@@ -515,6 +519,7 @@ class Interpreter(Generic[S]):
             run.interrupts,
             chain[-1].step if chain else None,
             tuple(chain),
+            lin.journal,
         )
 
     async def events(self, run_id: str, after: int = 0) -> AsyncIterator[Event]:
@@ -582,6 +587,7 @@ class Interpreter(Generic[S]):
                 tuple(exe.chain),
                 exe.values,
                 exe.next_step,
+                exe.journal_results,
             )
             while len(self._warm) > 256:
                 self._warm.pop(next(iter(self._warm)))
@@ -668,6 +674,7 @@ class Interpreter(Generic[S]):
             exe.interrupts if exe.status == "interrupted" else (),
             exe.head,
             tuple(exe.chain),
+            exe.journal_results,
         )
 
 
@@ -682,6 +689,7 @@ class _Warm:
     chain: tuple[StepRecord, ...]
     values: dict[str, Any]
     next_step: int
+    journal: dict[tuple[str, int, str, int], Any]
 
     def matches(self, run: RunRecord, graph: Graph[Any]) -> bool:
         return (
@@ -703,6 +711,7 @@ class _Prepared:
     fresh: dict[str, Any]
     values: dict[str, Any]
     next_step: int
+    journal: Mapping[tuple[str, int, str, int], Any]
 
 
 def _dead_local_owner(owner: str) -> bool:

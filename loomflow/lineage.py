@@ -10,13 +10,14 @@ nothing is written twice), and every other channel starts from the nearest snaps
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loomflow.checkpoint.base import CheckpointStore
 from loomflow.checkpoint.codec import loads
 from loomflow.checkpoint.records import RunRecord, StepRecord
 from loomflow.errors import CorruptCheckpoint, IncompatibleGraph, RunError, RunNotFound
+from loomflow.outcomes import JournalRef
 from loomflow.state import Channel, State, apply_writes
 
 __all__ = ["Lineage", "fold_raw", "has_refs", "load_lineage", "resolve_refs"]
@@ -182,7 +183,9 @@ def has_refs(rec: StepRecord) -> bool:
     return b'"@journal"' in rec.writes
 
 
-def resolve_refs(raw: dict[str, Any], rec: StepRecord, journal: dict[tuple[str, int, str, int], Any]) -> dict[str, Any]:
+def resolve_refs(
+    raw: dict[str, Any], rec: StepRecord, journal: Mapping[tuple[str, int, str, int], Any]
+) -> dict[str, Any]:
     """Replace journal markers in a stored delta with the journal results they point at."""
 
     def one(value: Any) -> Any:
@@ -191,7 +194,7 @@ def resolve_refs(raw: dict[str, Any], rec: StepRecord, journal: dict[tuple[str, 
             if key not in journal:
                 raise CorruptCheckpoint(rec.run_id, rec.step, f"its delta refers to a missing journal entry {key}")
             result = journal[key]
-            return result[value["key"]] if value.get("key") else result
+            return JournalRef(value["@journal"], value.get("key")).pick(result)
         return value
 
     return {k: [one(x) for x in v] if isinstance(v, list) else one(v) for k, v in raw.items()}

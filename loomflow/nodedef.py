@@ -221,8 +221,7 @@ class NodeContext(Generic[S]):
 
     def resolve(self, ref: JournalRef) -> Any:
         """The JSON value a reference stands for."""
-        value = self._results[ref.index]
-        return value[ref.key] if ref.key is not None else value
+        return ref.pick(self._results[ref.index])
 
 
 class Node(abc.ABC):

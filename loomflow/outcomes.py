@@ -88,11 +88,20 @@ class JournalRef:
 
     The value lands in state as usual, but the checkpoint stores a reference to the journal entry
     instead of a second copy, so each payload (a model response, a tool result) is stored once.
-    ``key`` picks one field of a mapping result (e.g. ``"message"`` of a model response).
+    ``key`` picks one field of a mapping result (e.g. ``"message"`` of a model response); a dotted key
+    walks deeper (``"message.parts.0.text"``).
     """
 
     index: int
     key: str | None = None
+
+    def pick(self, result: Any) -> Any:
+        """The part of a journaled result this reference stands for."""
+        if self.key is None:
+            return result
+        for part in self.key.split("."):
+            result = result[int(part)] if isinstance(result, list) else result[part]
+        return result
 
     def marker(self) -> dict[str, Any]:
         return {"@journal": self.index, "key": self.key} if self.key else {"@journal": self.index}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from loomflow.checkpoint.records import StepRecord
@@ -28,6 +28,10 @@ class RunResult(Generic[S]):
     interrupts: tuple[Interrupt, ...] = ()
     step: int | None = None
     records: tuple[StepRecord, ...] = dataclasses.field(default=(), repr=False, compare=False)
+    #: the journal results the records refer to (so the trace shows values, not references)
+    journal: Mapping[tuple[str, int, str, int], Any] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def interrupt(self) -> Interrupt | None:
@@ -50,7 +54,7 @@ class RunResult(Generic[S]):
     @property
     def trace(self) -> Trace:
         """The canonical trace of the run's history (see ``loomflow.trace``)."""
-        return Trace.from_records(self.records)
+        return Trace.from_records(self.records, self.journal)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """A notebook shows the path the run took (SVG with Graphviz, else Mermaid) and its trace."""

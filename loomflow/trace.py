@@ -7,6 +7,7 @@ snapshot tests compare: ``assert result.trace == trace_snapshot`` (see ``loomflo
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
@@ -61,10 +62,20 @@ class Trace:
     steps: tuple[TraceStep, ...]
 
     @classmethod
-    def from_records(cls, records: Iterable[StepRecord]) -> Trace:
+    def from_records(
+        cls, records: Iterable[StepRecord], journal: Mapping[tuple[str, int, str, int], Any] | None = None
+    ) -> Trace:
+        """The trace of these steps; with ``journal``, references to journaled results show their values."""
+        from loomflow.errors import CorruptCheckpoint
+        from loomflow.lineage import has_refs, resolve_refs
+
         out = []
         for rec in records:
             writes = loads(rec.writes)
+            if journal and has_refs(rec):
+                # a reference whose result the caller does not hold stays a reference
+                with contextlib.suppress(CorruptCheckpoint):
+                    writes = resolve_refs(writes, rec, journal)
             out.append(
                 TraceStep(
                     rec.step,
@@ -91,6 +102,20 @@ class Trace:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def _message(msg: Mapping[str, Any], limit: int) -> str:
+    """A message as ``role 'text'``, ``assistant calls a,b`` or ``tool 'result'``: content changes show."""
+    parts = [p for p in msg.get("parts", ()) if isinstance(p, Mapping)]
+    calls = [str(p.get("name")) for p in parts if p.get("type") == "tool_call"]
+    text = "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+    text += "".join(str(p.get("content", "")) for p in parts if p.get("type") == "tool_result")
+    shown = f"{msg['role']}"
+    if text:
+        shown += " " + summarize(text, max(12, limit - len(shown) - 1))
+    if calls:
+        shown += " calls " + ",".join(calls)
+    return shown
 
 
 def _first_line(error: str | None) -> str | None:
@@ -131,7 +156,7 @@ def summarize(value: Any, limit: int = 48) -> str:
     if isinstance(value, Mapping) and isinstance(value.get("name"), str):
         return str(value["name"])
     if isinstance(value, Mapping) and value.get("role") in ("user", "assistant", "tool", "system"):
-        return f"{value['role']} message"
+        return _message(value, limit)
     if isinstance(value, Mapping):
         keys = ",".join(sorted(map(str, value)))
         return "{" + (keys if len(keys) <= limit else keys[: limit - 3] + "...") + "}"

@@ -334,7 +334,9 @@ class Agent:
         if sid is not None:
             log = self.interpreter._logs.get(result.run_id)
             if log is not None:
-                await self.session_store.save_events(result.run_id, log.events)
+                # streamed text is in the journal already; the session keeps the other events
+                kept = [e for e in log.events if e.kind != "model_delta"]
+                await self.session_store.save_events(result.run_id, kept)
         await self.hooks.fire(
             "after_run",
             run_id=result.run_id,

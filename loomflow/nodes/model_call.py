@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from loomflow.agent.context import build_request
 from loomflow.agent.state import AgentState
 from loomflow.errors import ProviderError, RunError
-from loomflow.messages import Message, ModelDelta, ModelResponse
+from loomflow.messages import Message, ModelDelta, ModelResponse, TextPart
 from loomflow.nodedef import node
 from loomflow.nodes._common import Ctx, control_hook, services, transcript
 from loomflow.outcomes import End, Pause, Update
@@ -107,7 +107,10 @@ async def model_call(ctx: Ctx) -> Update | Pause | End:
         writes["pending_calls"] = calls
         return Update(writes, route="tool_calls")
     text = response.message.text
-    writes["output"] = text
+    parts = response.message.parts
+    single = len(parts) == 1 and isinstance(parts[0], TextPart)
+    # the answer is usually the message's one text part: refer to it rather than storing it twice
+    writes["output"] = ctx.journal_ref(key="message.parts.0.text") if single else text
     if svc.output_type is not None:
         parsed, problems = parse_output(text, svc.output_type)
         if parsed is None:
