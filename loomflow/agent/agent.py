@@ -48,6 +48,7 @@ from loomflow.tools.tool import Tool
 __all__ = ["Agent"]
 
 T = TypeVar("T")
+_DERIVED_EVENTS = frozenset({"node_started", "node_finished", "model_delta"})
 Task = str | RuntimeTask
 
 
@@ -334,8 +335,9 @@ class Agent:
         if sid is not None:
             log = self.interpreter._logs.get(result.run_id)
             if log is not None:
-                # streamed text is in the journal already; the session keeps the other events
-                kept = [e for e in log.events if e.kind != "model_delta"]
+                # node events are the run's steps (history()) and streamed text is in the journal: the session
+                # keeps the rest (tools, governance, interrupts, compaction, the run's end)
+                kept = [e for e in log.events if e.kind not in _DERIVED_EVENTS]
                 await self.session_store.save_events(result.run_id, kept)
         await self.hooks.fire(
             "after_run",
