@@ -26,9 +26,9 @@ __all__ = ["demo_agent", "run_demo"]
 
 SCRIPT = [
     ToolCall("list_files", {}),
-    [ToolCall("read_file", {"name": "README.md"}), ToolCall("read_file", {"name": "TODO.md"})],
+    [ToolCall("read_file", {"name": "README.md"}), ToolCall("read_file", {"name": "PLAN.md"})],
     ToolCall("write_note", {"name": "SUMMARY.md", "text": "Ship the demo; then write the docs."}),
-    "I read README.md and TODO.md and wrote SUMMARY.md: ship the demo, then write the docs.",
+    "I read README.md and PLAN.md and wrote SUMMARY.md: ship the demo, then write the docs.",
 ]
 
 
@@ -79,7 +79,7 @@ async def run_demo(
 
     root = Path(tempfile.mkdtemp(prefix="loomflow-demo-"))
     (root / "README.md").write_text("# Demo project\nA tiny project the agent explores.\n")
-    (root / "TODO.md").write_text("- ship the demo\n- write the docs\n")
+    (root / "PLAN.md").write_text("- ship the demo\n- write the docs\n")
 
     agent = demo_agent(root, db, model)
     graph = agent.graph
