@@ -309,10 +309,11 @@ class Agent:
                 offset += (await self._turns(earlier))[1]
         writes: dict[str, Any] = {
             "messages": [Message.user(goal.prompt())],
-            "task": goal,
             "session_id": session_id,
             "call_offset": offset,
         }
+        if not isinstance(task, str):  # a plain prompt is its own user turn: not stored a second time
+            writes["task"] = goal
         if context is not None:
             writes["run_context"] = context
         if lane is not None:

@@ -77,11 +77,11 @@ def system_prompt(services: AgentServices, state: AgentState) -> str:
         sections.append(f"## Knowledge\n{items}")
     if services.skills:
         sections.append(skills_index(services.skills))
-        skill, by_task = active_skill(services.skills, state.messages, state.task.prompt() if state.task else "")
+        skill, by_task = active_skill(services.skills, state.messages, state.current_task().prompt())
         if skill is not None and by_task:  # activated by the task's words: no tool result carries it
             sections.append(f"## Active skill\n{skill.activation_text()}")
     dashboard = []
-    task = state.task
+    task = state.current_task()
     if task is not None:
         dashboard.append(f"Goal: {task.goal}")
         if task.criteria:

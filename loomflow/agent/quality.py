@@ -134,7 +134,7 @@ async def judge(
     state = ctx.state
     own_model = evaluator is None
     index = state.call_offset + state.iterations if own_model else state.evaluations
-    goal = state.task.goal if state.task is not None else ""
+    goal = state.current_task().goal
     lines = "\n".join(f"- {c}" for c in criteria) or "- the answer does what the task asks"
     request = ModelRequest(
         messages=(

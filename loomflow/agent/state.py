@@ -20,6 +20,7 @@ class AgentState(State):
     """
 
     messages: Annotated[tuple[Message, ...], append] = ()
+    #: the task as given; ``None`` for a plain prompt, which is this run's first user turn (kept once)
     task: RuntimeTask | None = None
     run_context: RunContext | None = None
     session_id: str | None = None
@@ -68,3 +69,9 @@ class AgentState(State):
     selected: str | None = None
     #: orchestration: the plan the planner made
     plan: dict[str, Any] | None = None
+
+    def current_task(self) -> RuntimeTask:
+        """The run's task: as given, or for a plain prompt, its first user turn as the goal."""
+        if self.task is not None:
+            return self.task
+        return RuntimeTask(goal=next((m.text for m in self.messages if m.role == "user"), ""))

@@ -5,7 +5,6 @@ waits for a person pauses this run too, with the child's interrupt (answer it he
 from __future__ import annotations
 
 from loomflow.agent.children import ChildSpec, child_interrupts
-from loomflow.agent.config import RuntimeTask
 from loomflow.nodedef import node
 from loomflow.nodes._common import Ctx, services
 from loomflow.outcomes import Pause, Update
@@ -17,7 +16,7 @@ __all__ = ["candidates"]
 async def candidates(ctx: Ctx) -> Update | Pause:
     svc = services(ctx)
     state = ctx.state
-    task = state.task or RuntimeTask(goal="")
+    task = state.current_task()
     verdict = state.verdict
     if verdict is not None and not verdict.get("passed", True):  # the quality gate sent us back
         task = task.model_copy(update={"goal": f"{task.goal}\n\nA reviewer said: {verdict.get('critique', '')}"})

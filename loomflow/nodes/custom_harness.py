@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from loomflow.agent.children import ChildSpec, child_interrupts
-from loomflow.agent.config import RuntimeTask
 from loomflow.agent.harness import HarnessOutcome, HarnessRequest
 from loomflow.agent.state import AgentState
 from loomflow.interpreter import RunResult
@@ -34,7 +33,7 @@ async def custom(ctx: Ctx) -> Update | Pause:
     fn = svc.harness.fn
     assert fn is not None, "Harness.custom sets the function"
     state = ctx.state
-    task = state.task or RuntimeTask(goal="")
+    task = state.current_task()
     verdict = state.verdict
     if verdict is not None and not verdict.get("passed", True):  # the quality gate sent us back
         task = task.model_copy(update={"goal": f"{task.goal}\n\nA reviewer said: {verdict.get('critique', '')}"})

@@ -19,7 +19,7 @@ async def evaluate(ctx: Ctx) -> Update:
     svc = services(ctx)
     harness = svc.harness
     state = ctx.state
-    criteria = (*svc.quality.checks, *(state.task.criteria if state.task is not None else ()))
+    criteria = (*svc.quality.checks, *state.current_task().criteria)
     verdict, writes = await judge(
         ctx,
         svc,

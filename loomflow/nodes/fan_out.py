@@ -20,7 +20,7 @@ async def fan_out(ctx: Ctx) -> Update | Pause:
     state = ctx.state
     config = svc.harness.orchestration
     plan = Plan.model_validate(state.plan)
-    criteria = state.task.criteria if state.task is not None else ()
+    criteria = state.current_task().criteria
     harness = Harness.generator_evaluator() if config.gen_eval else None
     specs = [
         ChildSpec(f"step-{step.id}", RuntimeTask(goal=step.task, criteria=criteria), harness=harness)

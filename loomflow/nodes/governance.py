@@ -83,7 +83,7 @@ async def governance(ctx: Ctx) -> Update | Pause:
     svc = services(ctx)
     state = ctx.state
     policy = svc.runtime.governance
-    goal = state.task.prompt() if state.task is not None else ""
+    goal = state.current_task().prompt()
     skill, _ = active_skill(svc.skills, state.messages, goal)
     now = ctx.clock.now()
     log = list(state.rate_log)

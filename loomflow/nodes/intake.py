@@ -16,7 +16,7 @@ __all__ = ["intake"]
 
 @node(interrupts=True)
 async def intake(ctx: Ctx) -> Update | Pause:
-    task = ctx.state.task
+    task = ctx.state.current_task()
     pause = await control_hook(ctx, "before_run", "before_run", goal=task.goal if task else "")
     if pause is not None:
         return pause

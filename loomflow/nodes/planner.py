@@ -30,7 +30,7 @@ async def planner(ctx: Ctx) -> Update:
     svc = services(ctx)
     state = ctx.state
     config = svc.harness.orchestration
-    goal = state.task.goal if state.task is not None else ""
+    goal = state.current_task().goal
     verdict = state.verdict
     if verdict is not None and not verdict.get("passed", True):  # the quality gate sent us back
         goal = f"{goal}\n\nA reviewer said of the last answer: {verdict.get('critique', '')}"

@@ -30,7 +30,7 @@ async def quality_gate(ctx: Ctx) -> Update | End:
     state = ctx.state
     if not gate.active:
         return Update(route="pass")
-    criteria = (*gate.checks, *(state.task.criteria if state.task is not None else ()))
+    criteria = (*gate.checks, *state.current_task().criteria)
     verdict, writes = await judge(
         ctx, svc, state.output or "", criteria, evaluator=gate.judge_by, instructions=gate.instructions, name="quality"
     )

@@ -20,7 +20,7 @@ REDUCE = "Combine the results of the plan's steps into one answer to the task. S
 async def reduce(ctx: Ctx) -> Update:
     svc = services(ctx)
     state = ctx.state
-    goal = state.task.goal if state.task is not None else ""
+    goal = state.current_task().goal
     parts = []
     for c in state.candidates:
         body = c["content"] if c["status"] == "completed" else f"(step {c['status']}: {c.get('error')})"

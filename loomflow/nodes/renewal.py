@@ -25,8 +25,7 @@ __all__ = ["extractive_summary", "renewal"]
 def extractive_summary(state: AgentState, messages: list[Message], limit: int) -> str:
     """A handoff written from the run's own record: goal, earlier handoff, tool calls and their results."""
     lines = []
-    if state.task is not None:
-        lines.append(f"Goal: {state.task.goal}")
+    lines.append(f"Goal: {state.current_task().goal}")
     if state.handoff:
         lines.append(f"Earlier: {state.handoff}")
     results = {p.call_id: p.content for m in messages for p in m.tool_results}

@@ -58,7 +58,7 @@ async def _score(ctx: Ctx, content: str, k: int, writes: dict[str, Any]) -> floa
         raise TypeError("best_of_n's evaluator must be a model; give a function as scorer= instead")
     state = ctx.state
     base = state.call_offset + state.iterations + writes.get("iterations", 0) if own else state.evaluations + k
-    goal = state.task.goal if state.task is not None else ""
+    goal = state.current_task().goal
     request = ModelRequest(
         messages=(Message.system(RATE), Message.user(f"Task: {goal}\n\nAnswer:\n{content}")),
         generation=svc.generation.to_request(),
