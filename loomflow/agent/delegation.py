@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from loomflow.messages import ToolSpec
+from loomflow.tools.tool import Tool
 
 if TYPE_CHECKING:
     from loomflow.agent.agent import Agent
@@ -62,6 +63,16 @@ class DelegationPolicy:
     def allows(self, depth: int) -> bool:
         """May a run at ``depth`` delegate?"""
         return depth < self.max_depth
+
+    def governed(self) -> Tool:
+        """The ``delegate`` tool as governance sees it, so rules, rate limits, the veto and hooks apply to
+        delegations like to any tool (the ``delegation`` node, not dispatch, carries it out)."""
+        spec = self.tool()
+
+        def carried_out_by_the_delegation_node(**_: Any) -> str:  # pragma: no cover - never dispatched
+            raise RuntimeError("delegate calls are carried out by the delegation node")
+
+        return Tool.from_schema(spec.name, spec.description, spec.parameters, carried_out_by_the_delegation_node)
 
     def tool(self) -> ToolSpec:
         """The ``delegate`` tool as the model sees it."""

@@ -30,6 +30,8 @@ async def delegation(ctx: Ctx) -> Update | Pause:
     results: list[Message | None] = [None] * len(state.pending_calls)
     specs: list[tuple[int, ChildSpec]] = []
     for i, call in enumerate(state.pending_calls):
+        # a reviewer may have approved the delegation with edited arguments
+        call = call.model_copy(update={"arguments": state.decisions.get(call.id, {}).get("arguments", call.arguments)})
         problem = _problem(call, policy, state.depth)
         if problem is not None:
             results[i] = Message.tool_result(call.id, problem, is_error=True)

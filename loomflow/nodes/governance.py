@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from loomflow.agent.context import AgentServices
+from loomflow.agent.delegation import DELEGATE
 from loomflow.agent.hooks import Ask, Deny
 from loomflow.messages import ToolCallPart
 from loomflow.nodedef import node
@@ -93,6 +94,9 @@ async def governance(ctx: Ctx) -> Update | Pause:
     for call in state.pending_calls:
         key = f"approve:{call.id}"
         tool = svc.tools.get(call.name)
+        delegation = svc.runtime.delegation
+        if tool is None and call.name == DELEGATE and delegation.allows(state.depth):
+            tool = delegation.governed()  # delegations pass the same policy as every other call
         if tool is None or call.raw_arguments is not None:  # 1
             decisions[call.id] = {"action": "allow", "by": "dispatch reports the error"}
             continue

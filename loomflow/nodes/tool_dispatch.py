@@ -40,9 +40,13 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
     limit = ctx.budgets.get("max_tool_calls")
     over = limit is not None and state.tool_calls + len(calls) > limit
     delegating = svc.runtime.delegation.max_depth > 0
-    delegated = [c for c in calls if delegating and c.name == DELEGATE]
-    if delegated:  # the delegation node answers these, after this step answers the others
-        calls = tuple(c for c in calls if c.name != DELEGATE)
+    # the delegation node answers the delegations governance let through, after this step answers the rest
+    # (a refused delegation is answered here, like any refused call)
+    delegated = [
+        c for c in calls if delegating and c.name == DELEGATE and state.decisions.get(c.id, {}).get("action") != "deny"
+    ]
+    if delegated:
+        calls = tuple(c for c in calls if c not in delegated)
         results = [None] * len(calls)
     for i, call in enumerate(calls):
         decision = state.decisions.get(call.id, {"action": "allow"})
@@ -130,6 +134,7 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
     writes: dict[str, Any] = {"messages": answered, "pending_calls": (), "decisions": {}, "tool_calls": len(runnable)}
     if delegated:
         writes["pending_calls"] = tuple(delegated)
+        writes["decisions"] = {c.id: state.decisions[c.id] for c in delegated if c.id in state.decisions}
         return Update(writes, route="delegate")
     if artifacts:
         writes["artifacts"] = sorted(artifacts, key=lambda ref: ref.index)
