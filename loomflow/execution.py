@@ -274,10 +274,13 @@ class Execution:
         if status == "ok" and self.since_snapshot >= self._snapshot_every:
             snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
             self.since_snapshot = 0
-        seq = self.events.next_seq
-        self.emit(
-            "node_finished", path, step_no, {"status": status, "route": route, "target": target}, started + duration
+        events = self.events
+        seq = events.add(
+            "node_finished", path, step_no, started + duration, {"status": status, "route": route, "target": target}
         )
+        if seq >= self.seq_reserved:
+            self.seq_reserved += _SEQ_BLOCK
+            self.seq_dirty = True
         rec = StepRecord(
             self.run_id,
             step_no,
@@ -294,7 +297,7 @@ class Execution:
             ctx.attempt if ctx is not None else 1,
             error,
             interrupts,
-            _answers_record(self.fresh_answers),
+            _answers_record(self.fresh_answers) if self.fresh_answers else None,
             (ctx.usage or None) if ctx is not None else None,
             snapshot,
         )
