@@ -76,6 +76,7 @@ class Execution:
         self.output: Any = run.output
         self.error: str | None = run.error
         self.cancel_requested = False
+        self.lost_lease = False
         self.task: asyncio.Task[Any] | None = None
         self.seq_reserved = run.seq_reserved
         #: journal results this run's checkpoints refer to (loaded with its history, or seen here)

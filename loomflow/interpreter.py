@@ -192,6 +192,13 @@ class Interpreter(Generic[S]):
         try:
             await exe.run_loop()
         except asyncio.CancelledError:
+            if exe.lost_lease:
+                if exe.task is not None:
+                    exe.task.uncancel()
+                raise RunBusy(
+                    f"run {exe.run_id!r} was taken over by another executor while this one ran it (its lease "
+                    f"expired: a step ran longer than lease_ttl={self.lease_ttl:g}s without a heartbeat)"
+                ) from None
             if not exe.cancel_requested:
                 await self._release(exe)  # stopped from outside: resumable, like a crash
                 raise
@@ -627,7 +634,7 @@ class Interpreter(Generic[S]):
             await asyncio.sleep(self.lease_ttl / 3)
             if not await self.store.acquire(exe.run_id, self.owner, self.lease_ttl, self.clock.now()):
                 exe.cancel_requested = False
-                exe.error = "lost the run's lease to another executor"
+                exe.lost_lease = True  # drive() turns the cancellation into RunBusy
                 if exe.task is not None:
                     exe.task.cancel()
                 return

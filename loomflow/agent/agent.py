@@ -391,7 +391,7 @@ class Agent:
         return history
 
     def __repr__(self) -> str:
-        return f"<Agent {self.name!r} model={self.model.name!r} tools={self.tools.names()}>"
+        return f"<Agent {self.name!r} model={self.model.name!r} tools={self.tools!r}>"
 
 
 def _sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -93,6 +93,11 @@ class ToolRegistry:
         self._resolve()
         return list(self._tools)
 
+    def __repr__(self) -> str:
+        # never resolves sources: a repr must not start an MCP server
+        pending = f" + {len(self._pending)} source(s) not loaded yet" if self._pending else ""
+        return f"ToolRegistry({list(self._tools)}{pending})"
+
     async def close(self) -> None:
         """Close every source (stop the MCP servers it started); a later use starts them again."""
         for source in self._sources:

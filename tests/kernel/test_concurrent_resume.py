@@ -349,3 +349,31 @@ async def test_step_written_by_another_executor_stops_this_one(tmp_path: Path) -
     assert loads(history[1].writes) == {"who": "other", "steps": 1}  # the first writer's step stands
     assert (await interp.state(RUN)).values() == {"who": "other", "steps": 2}
     await other.close()
+
+
+async def test_an_executor_that_loses_its_lease_stops_with_run_busy(tmp_path: Path) -> None:
+
+    from loomflow import END, Graph, Interpreter, RunBusy, SQLiteStore, State, Update, node
+
+    class Waiting(State):
+        n: Annotated[int, add] = 0
+
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    @node
+    async def wait(ctx: Any) -> Update:
+        entered.set()
+        await gate.wait()
+        return Update({"n": 1})
+
+    graph = Graph("slow", state=Waiting, nodes=[wait], edges=[("wait", END)], start="wait")
+    db = tmp_path / "lease.db"
+    interp = Interpreter(graph, store=SQLiteStore(db), lease_ttl=0.3)
+    running = asyncio.create_task(interp.run(run_id="taken"))
+    await asyncio.wait_for(entered.wait(), 30)  # the run holds its lease and waits in its node
+    other = SQLiteStore(db)
+    assert await other.acquire("taken", "someone-else", 3600.0, 10**12)  # as if the lease had expired
+    with pytest.raises(RunBusy, match="taken over by another executor"):
+        await asyncio.wait_for(running, 30)
+    gate.set()
+    await other.close()
