@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from loomflow.checkpoint.codec import loads
 from loomflow.checkpoint.records import RunRecord, StepRecord
 from loomflow.checkpoint.sqlite import SQLiteStore
 from loomflow.cli_common import (
@@ -24,7 +25,7 @@ from loomflow.cli_common import (
     show_usage,
     sum_usage,
 )
-from loomflow.lineage import Lineage, fold_raw, load_lineage
+from loomflow.lineage import Lineage, fold_raw, has_refs, load_lineage, resolve_refs
 from loomflow.trace import Trace, summarize
 
 __all__ = ["diff", "draw", "runs_list", "runs_show", "stored_drawing", "trace"]
@@ -47,6 +48,18 @@ async def runs_list(store: SQLiteStore, out: Out, *, status: str | None, limit: 
     return EXIT_OK
 
 
+def _output(output: Any, lin: Lineage, chain: list[StepRecord]) -> Any:
+    """A run's output; one kept as ``{"@state": channel}`` is read from the channel's last write."""
+    if not (isinstance(output, dict) and set(output) == {"@state"}):
+        return output
+    name = output["@state"]
+    for rec in reversed(chain):
+        writes = loads(rec.writes)
+        if name in writes:
+            return (resolve_refs(writes, rec, lin.journal) if has_refs(rec) else writes)[name]
+    return None
+
+
 async def runs_show(store: SQLiteStore, out: Out, run_id: str) -> int:
     lin = await load_lineage(store, run_id)
     run = lin.run
@@ -59,7 +72,7 @@ async def runs_show(store: SQLiteStore, out: Out, run_id: str) -> int:
         usage=sum_usage(chain),
         interrupts=[interrupt_json(i) for i in run.interrupts],
         error=run.error,
-        output=jsonable(run.output),
+        output=jsonable(_output(run.output, lin, chain)),
         replay_of=run.replay_of,
         children=[c.run_id for c in children],
     )
@@ -85,7 +98,7 @@ async def runs_show(store: SQLiteStore, out: Out, run_id: str) -> int:
     if run.error:
         out.line(f"  error     {run.error}")
     if run.output is not None:
-        out.line(f"  output    {summarize(run.output, 200)}")
+        out.line(f"  output    {summarize(_output(run.output, lin, chain), 200)}")
     if children:
         out.line(f"  children  {', '.join(c.run_id for c in children)}")
     return EXIT_OK

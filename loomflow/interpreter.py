@@ -516,12 +516,16 @@ class Interpreter(Generic[S]):
         lin = await load_lineage(self.store, run_id)
         chain = lin.chain(lin.head())
         run = lin.run
-        state = self.graph.state.from_values(self._state_values(lin, chain, pending=False))
+        values = self._state_values(lin, chain, pending=False)
+        state = self.graph.state.from_values(values)
+        output = run.output
+        if isinstance(output, dict) and set(output) == {"@state"}:
+            output = values.get(output["@state"])
         return RunResult(
             run_id,
             run.status,
             state,
-            run.output,
+            output,
             run.error,
             run.interrupts,
             chain[-1].step if chain else None,
@@ -572,7 +576,7 @@ class Interpreter(Generic[S]):
         await self._flush(exe)
         interrupts = exe.interrupts if status == "interrupted" else ()
         exe.emit("run_finished", None, exe.head, {"status": status, "error": exe.error})
-        output = loads(dumps(exe.output)) if exe.output is not None else None
+        output = _stored_output(exe.output, exe.values)
         now = self.clock.now()
         await self.store.update_run(
             exe.run_id,
@@ -719,6 +723,18 @@ class _Prepared:
     values: dict[str, Any]
     next_step: int
     journal: Mapping[tuple[str, int, str, int], Any]
+
+
+def _stored_output(output: Any, values: Mapping[str, Any]) -> Any:
+    """The output as the run record keeps it: ``{"@state": channel}`` when it is a channel's value (an
+    agent's answer), so the payload is stored once; else its JSON form."""
+    if output is None:
+        return None
+    if not isinstance(output, int | float | bool):
+        for name, value in values.items():
+            if value is output:
+                return {"@state": name}
+    return loads(dumps(output))
 
 
 def _dead_local_owner(owner: str) -> bool:

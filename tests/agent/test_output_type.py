@@ -146,3 +146,12 @@ async def test_fallback_does_not_switch_models_on_a_bad_request() -> None:
     result = await Agent(Model.fallback(Refusing(0), second), checkpoint_store=MemoryStore()).run("go")
     assert result.status == "failed"
     assert second.calls == 0
+
+
+async def test_an_answer_is_stored_once_and_read_back_as_the_output(tmp_path: Any) -> None:
+    agent = Agent(Model.scripted(["the answer"]), checkpoint_store=tmp_path / "runs.db")
+    result = await agent.run("ask")
+    run = await agent.interpreter.get_run(result.run_id)
+    assert run.output == {"@state": "output"}  # the record points at the state; the journal holds the text
+    again = Agent(Model.scripted([]), checkpoint_store=tmp_path / "runs.db")
+    assert (await again.result(result.run_id)).output == "the answer"
