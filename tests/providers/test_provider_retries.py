@@ -216,14 +216,14 @@ async def test_a_wrong_key_is_an_auth_error(make_model: Make, request_for: Ask, 
 async def test_cancellation_stops_an_in_flight_request(
     fake: FakeProvider, make_model: Make, request_for: Ask, kind: str
 ) -> None:
-    fake.add(Turn(text="a slow answer, piece by piece", delay=0.5, chunk=3))
+    fake.add(Turn(text="a slow answer, piece by piece", delay=3.0, chunk=3))
     task = asyncio.create_task(make_model(kind).request(request_for()))
     await asyncio.sleep(0.3)
     started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0  # well before the first piece would arrive
 
 
 async def test_a_read_timeout_is_provider_timeout(fake: FakeProvider, request_for: Ask, api_key: str) -> None:

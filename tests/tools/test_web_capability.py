@@ -23,10 +23,13 @@ PAGE = b"""<!doctype html><html><head><title>Release notes</title><style>p {colo
 <body><h1>Version 2</h1><p>Faster &amp; smaller.</p><ul><li>one</li><li>two</li></ul></body></html>"""
 
 
+RELEASE_SLOW = threading.Event()  # the slow page answers only when the module's tests are done
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/slow":
-            time.sleep(1.5)
+            RELEASE_SLOW.wait(30)
         status, media, body = {
             "/page": (200, "text/html; charset=utf-8", PAGE),
             "/big": (200, "text/plain", b"x" * 50_000),
@@ -50,6 +53,7 @@ def site() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    RELEASE_SLOW.set()
     server.shutdown()
     server.server_close()
 
@@ -81,7 +85,7 @@ async def test_a_slow_page_times_out(site: str) -> None:
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match=r"timeout of 0\.3s"):
         await fetch(web(timeout=0.3), f"{site}/slow")
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 20  # cut by the tool's timeout, not the page (which never answers)
 
 
 async def test_errors_and_other_schemes(site: str) -> None:
