@@ -16,7 +16,7 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -40,10 +40,13 @@ from loomflow.interpreter import _MISSING, Durability, Interpreter, RunResult
 from loomflow.limits import Limits
 from loomflow.messages import Message
 from loomflow.providers.base import ModelProvider
-from loomflow.tools.capability import Capability, install_capabilities
 from loomflow.tools.lint import lint_tools
 from loomflow.tools.registry import ToolRegistry
 from loomflow.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from loomflow.tools.capability import Capability
+    from loomflow.tools.skills import Skill
 
 __all__ = ["Agent"]
 
@@ -94,7 +97,11 @@ class Agent:
         self.instructions = instructions
         self.tools = ToolRegistry(tools)
         #: capabilities compile into the same registry (MCP servers start on first use); skills index the prompt
-        self.skills = install_capabilities(capabilities, self.tools)
+        self.skills: tuple[Skill, ...] = ()
+        if capabilities:  # the capability modules (shell, web, MCP...) load only when an agent uses them
+            from loomflow.tools.capability import install_capabilities
+
+            self.skills = install_capabilities(capabilities, self.tools)
         self.generation = generation or Generation()
         if orchestration:
             if runtime is not None:

@@ -1,23 +1,51 @@
 """Tools: the ``@tool`` decorator, the registry the dispatch node reads, and the built-in capabilities
-(files, shell, web, MCP servers, skills) that compile into tools."""
+(files, shell, web, MCP servers, skills) that compile into tools.
+
+Names load on first use, so an agent without capabilities never imports the shell, web or MCP modules.
+"""
 
 from __future__ import annotations
 
-from loomflow.tools.capability import Capability, install_capabilities
-from loomflow.tools.lint import lint_tools
-from loomflow.tools.registry import ToolRegistry, ToolSource
-from loomflow.tools.skills import Skill
-from loomflow.tools.tool import Artifact, Tool, ToolArgumentError, tool
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Artifact",
-    "Capability",
-    "Skill",
-    "Tool",
-    "ToolArgumentError",
-    "ToolRegistry",
-    "ToolSource",
-    "install_capabilities",
-    "lint_tools",
-    "tool",
-]
+_EXPORTS: dict[str, str] = {
+    "Artifact": "loomflow.tools.tool",
+    "Capability": "loomflow.tools.capability",
+    "Skill": "loomflow.tools.skills",
+    "Tool": "loomflow.tools.tool",
+    "ToolArgumentError": "loomflow.tools.tool",
+    "ToolRegistry": "loomflow.tools.registry",
+    "ToolSource": "loomflow.tools.registry",
+    "install_capabilities": "loomflow.tools.capability",
+    "lint_tools": "loomflow.tools.lint",
+    "tool": "loomflow.tools.tool",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loomflow.tools' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:
+    from loomflow.tools.capability import Capability as Capability, install_capabilities as install_capabilities
+    from loomflow.tools.lint import lint_tools as lint_tools
+    from loomflow.tools.registry import ToolRegistry as ToolRegistry, ToolSource as ToolSource
+    from loomflow.tools.skills import Skill as Skill
+    from loomflow.tools.tool import (
+        Artifact as Artifact,
+        Tool as Tool,
+        ToolArgumentError as ToolArgumentError,
+        tool as tool,
+    )
