@@ -9,24 +9,34 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS: dict[str, str] = {
-    "Artifact": "loomflow.tools.tool",
+# Imported now: every agent needs them, and the name ``tool`` must be the decorator, not the submodule
+# ``loomflow.tools.tool`` (which Python would otherwise put on the package under the same name).
+from loomflow.tools.registry import ToolRegistry, ToolSource
+from loomflow.tools.tool import Artifact, Tool, ToolArgumentError, tool
+
+_LAZY: dict[str, str] = {
     "Capability": "loomflow.tools.capability",
     "Skill": "loomflow.tools.skills",
-    "Tool": "loomflow.tools.tool",
-    "ToolArgumentError": "loomflow.tools.tool",
-    "ToolRegistry": "loomflow.tools.registry",
-    "ToolSource": "loomflow.tools.registry",
     "install_capabilities": "loomflow.tools.capability",
     "lint_tools": "loomflow.tools.lint",
-    "tool": "loomflow.tools.tool",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Artifact",
+    "Capability",
+    "Skill",
+    "Tool",
+    "ToolArgumentError",
+    "ToolRegistry",
+    "ToolSource",
+    "install_capabilities",
+    "lint_tools",
+    "tool",
+]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'loomflow.tools' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
