@@ -175,6 +175,41 @@ def base_args(worker: str) -> argparse.Namespace:
     return ap.parse_args()
 
 
+def result_header(side: str, a: argparse.Namespace, t_import: float, version: str | None = None) -> dict[str, Any]:
+    """The fields every worker's RESULT line starts with."""
+    res: dict[str, Any] = {
+        "side": side,
+        "variant": a.variant,
+        "workload": a.workload,
+        "persist": a.persist,
+        "t_import": t_import,
+    }
+    if version is not None:
+        res["version"] = version
+    return res
+
+
+def time_reps(res: dict[str, Any], run_once: Callable[[], float], a: argparse.Namespace) -> None:
+    """Timed repetitions of ``run_once`` (see ``timed_reps``) and their summary, into ``res``."""
+    res["times"] = timed_reps(run_once, a.reps, a.warmup)
+    res["summary"] = summarize(res["times"])
+
+
+def measure_store(res: dict[str, Any], path: Path, run: Callable[[], Any], state: Callable[[Any], Any]) -> None:
+    """Run a history workload on the SQLite file ``path`` and record its time, the bytes in the store
+    (file and stored values), the final state's size (``state(result)``) and the bytes the process wrote."""
+    io0 = proc_io()
+    t = time.perf_counter()
+    final = run()
+    res["total"] = time.perf_counter() - t
+    io1 = proc_io()
+    res["db_bytes"] = file_bytes(path)
+    res["row_bytes_by_table"] = sqlite_payload_bytes(path)
+    res["row_bytes"] = sum(res["row_bytes_by_table"].values())
+    res["state_bytes"] = json_bytes(state(final))
+    res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+
+
 def emit(result: dict[str, Any]) -> None:
     """Worker -> runner channel: one JSON line prefixed with RESULT."""
     print("RESULT " + json.dumps(result), flush=True)

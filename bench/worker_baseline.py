@@ -46,10 +46,10 @@ from common import (  # noqa: E402
     fresh_path,
     json_bytes,
     proc_io,
+    result_header,
     rss_peak_kib,
-    summarize,
     text,
-    timed_reps,
+    time_reps,
 )
 
 T_IMPORT = time.perf_counter() - T0
@@ -226,13 +226,7 @@ async def run_k_append(store: Store) -> dict[str, list[str]]:
 # ------------------------------------------------------------------ main
 def main() -> None:
     a = base_args("baseline")
-    res: dict[str, Any] = {
-        "side": "baseline",
-        "variant": a.variant,
-        "workload": a.workload,
-        "persist": a.persist,
-        "t_import": T_IMPORT,
-    }
+    res = result_header("baseline", a, T_IMPORT)
     if a.workload in ("w1", "w3", "k-steps"):
         fn = {"w1": run_w1, "w3": run_w3, "k-steps": run_k_steps}[a.workload]
 
@@ -244,8 +238,7 @@ def main() -> None:
             store.close()
             return dt
 
-        res["times"] = timed_reps(once, a.reps, a.warmup)
-        res["summary"] = summarize(res["times"])
+        time_reps(res, once, a)
 
     elif a.workload == "rss":
         rss0 = rss_peak_kib()

@@ -58,11 +58,11 @@ from common import (  # noqa: E402
     maybe_crash,
     next_turn_from_last,
     proc_io,
+    result_header,
     rss_peak_kib,
     sqlite_payload_bytes,
-    summarize,
     text,
-    timed_reps,
+    time_reps,
 )
 
 Saver: TypeAlias = InMemorySaver | AsyncSqliteSaver | None
@@ -214,17 +214,9 @@ async def w4_resume(persist: str, res: dict[str, Any]) -> None:
 
 def main() -> None:
     a = base_args("langgraph-agent")
-    res: dict[str, Any] = {
-        "side": "langgraph",
-        "variant": a.variant,
-        "workload": a.workload,
-        "persist": a.persist,
-        "t_import": T_IMPORT,
-        "version": LANGGRAPH_VERSION,
-    }
+    res = result_header("langgraph", a, T_IMPORT, LANGGRAPH_VERSION)
     if a.workload == "w1":
-        res["times"] = timed_reps(lambda: w1_once(a.persist), a.reps, a.warmup)
-        res["summary"] = summarize(res["times"])
+        time_reps(res, lambda: w1_once(a.persist), a)
     elif a.workload == "rss":
         rss0 = rss_peak_kib()
         w1_once(a.persist, name="lga-rss.db")

@@ -65,15 +65,12 @@ from common import (  # noqa: E402
     emit,
     fake_model_dict,
     fake_tool,
-    file_bytes,
     fresh_path,
-    json_bytes,
-    proc_io,
+    measure_store,
+    result_header,
     rss_peak_kib,
-    sqlite_payload_bytes,
-    summarize,
     text,
-    timed_reps,
+    time_reps,
 )
 
 S = TypeVar("S", bound=State)
@@ -360,19 +357,11 @@ async def w4_resume(persist: str, res: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ main
 def main() -> None:
     a = base_args("loomflow")
-    res: dict[str, Any] = {
-        "side": "loomflow",
-        "variant": a.variant,
-        "workload": a.workload,
-        "persist": a.persist,
-        "t_import": T_IMPORT,
-        "version": loomflow.__version__,
-    }
+    res = result_header("loomflow", a, T_IMPORT, loomflow.__version__)
     if a.workload in ("w1", "w3", "k-steps"):
         graph, inp, check = timed_workload(a.workload, a.variant)
         name = f"lf-{a.workload}.db"
-        res["times"] = timed_reps(lambda: timed_run(graph, a.persist, name, inp, check), a.reps, a.warmup)
-        res["summary"] = summarize(res["times"])
+        time_reps(res, lambda: timed_run(graph, a.persist, name, inp, check), a)
 
     elif a.workload == "rss":
         rss0 = rss_peak_kib()
@@ -381,19 +370,8 @@ def main() -> None:
 
     elif a.workload in ("w2", "k-append"):
         path = fresh_path(f"lf-{a.workload}.db")
-        io0 = proc_io()
-        t = time.perf_counter()
-        if a.workload == "k-append":
-            final = asyncio.run(k_append(a.persist, path, res))
-        else:
-            final = asyncio.run((w2_session if a.variant == "session" else w2_loop)(a.persist, path, res))
-        res["total"] = time.perf_counter() - t
-        io1 = proc_io()
-        res["db_bytes"] = file_bytes(path)
-        res["row_bytes_by_table"] = sqlite_payload_bytes(path)
-        res["row_bytes"] = sum(res["row_bytes_by_table"].values())
-        res["state_bytes"] = json_bytes(final)
-        res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+        history = k_append if a.workload == "k-append" else w2_session if a.variant == "session" else w2_loop
+        measure_store(res, path, lambda: asyncio.run(history(a.persist, path, res)), lambda final: final)
 
     elif a.workload == "w4-prepare":
         asyncio.run(w4_prepare(a.persist))

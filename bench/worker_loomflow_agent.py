@@ -55,17 +55,14 @@ from common import (  # noqa: E402
     W2_TURNS,
     base_args,
     emit,
-    file_bytes,
     fresh_path,
-    json_bytes,
     maybe_crash,
+    measure_store,
     next_turn_from_last,
-    proc_io,
+    result_header,
     rss_peak_kib,
-    sqlite_payload_bytes,
-    summarize,
     text,
-    timed_reps,
+    time_reps,
 )
 
 
@@ -192,33 +189,16 @@ async def w4_resume(persist: str, res: dict[str, Any]) -> None:
 
 def main() -> None:
     a = base_args("loomflow-agent")
-    res: dict[str, Any] = {
-        "side": "loomflow",
-        "variant": a.variant,
-        "workload": a.workload,
-        "persist": a.persist,
-        "t_import": T_IMPORT,
-        "version": loomflow.__version__,
-    }
+    res = result_header("loomflow", a, T_IMPORT, loomflow.__version__)
     if a.workload == "w1":
-        res["times"] = timed_reps(lambda: w1_once(a.persist), a.reps, a.warmup)
-        res["summary"] = summarize(res["times"])
+        time_reps(res, lambda: w1_once(a.persist), a)
     elif a.workload == "rss":
         rss0 = rss_peak_kib()
         w1_once(a.persist, name="lfa-rss.db")
         res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
     elif a.workload == "w2":
         path = fresh_path("lfa-w2.db")
-        io0 = proc_io()
-        t = time.perf_counter()
-        final = asyncio.run(w2_session(a.persist, path, res))
-        res["total"] = time.perf_counter() - t
-        io1 = proc_io()
-        res["db_bytes"] = file_bytes(path)
-        res["row_bytes_by_table"] = sqlite_payload_bytes(path)
-        res["row_bytes"] = sum(res["row_bytes_by_table"].values())
-        res["state_bytes"] = json_bytes({"messages": final})
-        res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+        measure_store(res, path, lambda: asyncio.run(w2_session(a.persist, path, res)), lambda m: {"messages": m})
     elif a.workload == "w4-prepare":
         asyncio.run(w4_prepare(a.persist))
         raise SystemExit("expected to crash")
