@@ -51,11 +51,4 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from loomflow.tools.capability import Capability as Capability, install_capabilities as install_capabilities
     from loomflow.tools.lint import lint_tools as lint_tools
-    from loomflow.tools.registry import ToolRegistry as ToolRegistry, ToolSource as ToolSource
     from loomflow.tools.skills import Skill as Skill
-    from loomflow.tools.tool import (
-        Artifact as Artifact,
-        Tool as Tool,
-        ToolArgumentError as ToolArgumentError,
-        tool as tool,
-    )
