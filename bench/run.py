@@ -7,9 +7,11 @@
 Every (side, workload, persistence) job is a fresh subprocess that prints one ``RESULT {json}`` line;
 the jobs of a round run in a shuffled order, so that drift of the machine spreads over every side.
 LangGraph is installed into its own virtualenv under ``$BENCH_VENVS`` (default
-``/tmp/loomflow-bench-venvs``) from ``requirements-langgraph.txt``; loomflow and the baseline run on
-this interpreter. Results: ``bench/results/raw-<stamp>.jsonl`` (every RESULT line), then
-``summarize.py`` writes ``bench/results/latest.md`` and ``latest.json``.
+``/tmp/loomflow-bench-venvs``) from ``requirements-langgraph.txt``; loomflow is installed the way users
+get it from PyPI (a regular, non-editable install with compiled bytecode) into a virtualenv of its own
+beside it, reinstalled whenever the working tree changes, and the baseline runs on that interpreter too
+(``--in-place`` runs both on this interpreter instead). Results: ``bench/results/raw-<stamp>.jsonl``
+(every RESULT line), then ``summarize.py`` writes ``bench/results/latest.md`` and ``latest.json``.
 
 Adapted from the peer harness's orchestrator (``shared/bench/peers/run_all.py``).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import os
@@ -122,6 +125,42 @@ GROUPS = {"w1": W1, "w3": W3, "w2": W2, "w4": W4, "kernel": KERNEL}
 
 
 # ------------------------------------------------------------------ environment
+def tree_digest() -> str:
+    """A digest of what a wheel of the working tree contains: the package and its metadata."""
+    h = hashlib.sha256()
+    root = HERE.parent
+    for path in sorted([root / "pyproject.toml", *(root / "loomflow").rglob("*")]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def ensure_loomflow() -> str:
+    """A virtualenv with loomflow installed as users get it: a regular install, bytecode compiled.
+
+    An editable install pays for its import finder at every interpreter start, and a machine that sets
+    ``PYTHONDONTWRITEBYTECODE`` would compile loomflow from source in every fresh process; LangGraph's side
+    is a regular install from PyPI, so loomflow's is one too.
+    """
+    venv = VENVS / "lf"
+    py = venv / "bin" / "python"
+    stamp = venv / ".bench-tree"
+    digest = tree_digest()
+    if py.exists() and stamp.exists() and stamp.read_text() == digest:
+        return str(py)
+    print(f"== installing loomflow (this working tree, non-editable) into {venv}", flush=True)
+    try:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, str(HERE.parent)], check=True)  # dependencies, first time
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(HERE.parent)], check=True)
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"could not install loomflow into {venv} ({exc}); run with --in-place to use this interpreter")
+    stamp.write_text(digest)
+    return str(py)
+
+
 def ensure_langgraph() -> str:
     """The LangGraph virtualenv's python, created and installed on first use (pinned requirements)."""
     venv = VENVS / "lg"
@@ -213,10 +252,19 @@ def main() -> None:
     ap.add_argument("--only", default="w1,w2,w3,w4,kernel,imports,rss", help="comma-separated subset")
     ap.add_argument("--no-langgraph", action="store_true", help="skip the LangGraph side (no install)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--in-place",
+        action="store_true",
+        help="run loomflow and the baseline on this interpreter (e.g. an editable install) instead of a fresh "
+        "regular install of the working tree",
+    )
     a = ap.parse_args()
-    if importlib.util.find_spec("loomflow") is None:
-        sys.exit(f"loomflow is not importable from {sys.executable}; run `make bench` or `pip install -e .` first")
     started = time.perf_counter()
+    if a.in_place:
+        if importlib.util.find_spec("loomflow") is None:
+            sys.exit(f"loomflow is not importable from {sys.executable}; run `pip install -e .` first")
+    else:
+        PY["loomflow"] = PY["baseline"] = ensure_loomflow()
     sides = {"baseline", "loomflow"}
     if not a.no_langgraph:
         PY["langgraph"] = ensure_langgraph()
@@ -230,6 +278,7 @@ def main() -> None:
     with raw.open("w") as out:
         meta = {"meta": True, "stamp": stamp, "rounds": rounds, "reps": reps, "quick": a.quick}
         meta.update(nproc=os.cpu_count(), python=sys.version.split()[0], platform=sys.platform)
+        meta.update(install="in-place" if a.in_place else "regular")
         out.write(json.dumps(meta) + "\n")
         for rnd in range(rounds):
             print(f"== round {rnd + 1}/{rounds}", flush=True)

@@ -182,7 +182,7 @@ class ModelRequest(_Record):
 
 class ModelResponse(_Record):
     message: Message
-    usage: Usage = Usage()
+    usage: Usage = Field(default_factory=Usage)
     finish_reason: Literal["stop", "tool_calls", "length", "content_filter", "error"] = "stop"
     model: str = ""
     response_id: str | None = None
