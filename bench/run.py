@@ -135,6 +135,26 @@ def tree_digest() -> str:
     return h.hexdigest()
 
 
+def ensure_venv(name: str, what: str, stamp: str, installs: list[list[str]], fallback: str) -> str:
+    """The python of the bench virtualenv ``name``, (re)installed when ``stamp`` changed since last time."""
+    venv = VENVS / name
+    py = venv / "bin" / "python"
+    stamp_file = venv / ".bench-stamp"
+    if py.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return str(py)
+    print(f"== installing {what} into {venv}", flush=True)
+    try:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        for args in installs:
+            subprocess.run([*pip, *args], check=True)
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"could not install {what} into {venv} ({exc}); {fallback}")
+    stamp_file.write_text(stamp)
+    return str(py)
+
+
 def ensure_loomflow() -> str:
     """A virtualenv with loomflow installed as users get it: a regular install, bytecode compiled.
 
@@ -142,42 +162,25 @@ def ensure_loomflow() -> str:
     ``PYTHONDONTWRITEBYTECODE`` would compile loomflow from source in every fresh process; LangGraph's side
     is a regular install from PyPI, so loomflow's is one too.
     """
-    venv = VENVS / "lf"
-    py = venv / "bin" / "python"
-    stamp = venv / ".bench-tree"
-    digest = tree_digest()
-    if py.exists() and stamp.exists() and stamp.read_text() == digest:
-        return str(py)
-    print(f"== installing loomflow (this working tree, non-editable) into {venv}", flush=True)
-    try:
-        if not py.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, str(HERE.parent)], check=True)  # dependencies, first time
-        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(HERE.parent)], check=True)
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"could not install loomflow into {venv} ({exc}); run with --in-place to use this interpreter")
-    stamp.write_text(digest)
-    return str(py)
+    root = str(HERE.parent)
+    return ensure_venv(
+        "lf",
+        "loomflow (this working tree, non-editable)",
+        tree_digest(),
+        [[root], ["--no-deps", "--force-reinstall", root]],  # dependencies, then this tree's loomflow
+        "run with --in-place to use this interpreter",
+    )
 
 
 def ensure_langgraph() -> str:
     """The LangGraph virtualenv's python, created and installed on first use (pinned requirements)."""
-    venv = VENVS / "lg"
-    py = venv / "bin" / "python"
-    stamp = venv / ".bench-requirements"
-    wanted = LG_REQUIREMENTS.read_text()
-    if py.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return str(py)
-    print(f"== installing LangGraph into {venv} (once)", flush=True)
-    try:
-        if not py.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-r", str(LG_REQUIREMENTS)], check=True)
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"could not install LangGraph into {venv} ({exc}); run with --no-langgraph to skip that side")
-    stamp.write_text(wanted)
-    return str(py)
+    return ensure_venv(
+        "lg",
+        "LangGraph (pinned requirements)",
+        LG_REQUIREMENTS.read_text(),
+        [["-r", str(LG_REQUIREMENTS)]],
+        "run with --no-langgraph to skip that side",
+    )
 
 
 def run_proc(side: str, args: list[str], crash_at: str | None = None, timeout: float = 900) -> dict[str, Any]:
