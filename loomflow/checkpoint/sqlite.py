@@ -3,6 +3,20 @@
 ``synchronous="normal"`` (the default) keeps every committed step through a killed process;
 ``synchronous="full"`` also survives power loss, at the cost of an fsync per commit.
 Calls run on the event loop's thread: a step insert is ~10 µs, cheaper than any hop to a thread.
+
+Layout (schema version 2), chosen for file size and for one dirty page per step commit:
+
+- ``runs`` is keyed by an integer ``id``; child tables hold that key, not the 32-character run id.
+- ``steps`` is a rowid table whose key packs ``run key << 32 | step``: the key is the compare-and-swap
+  (a taken step number is a primary-key conflict) and there is no separate index to update.
+  The small step fields are typed columns; ``meta`` holds only the rare ones (error, interrupts,
+  answers, usage, attempts) as JSON, NULL when there are none.
+- A run's input has its own column, out of the JSON body: it is written once, and the body is rewritten
+  whenever the run pauses, resumes or ends.
+- Values longer than an eighth of a page (run inputs and bodies, step writes and snapshots, journal results) are
+  kept out of line in ``chunks``, cut into equal pieces of at most that size, and the row holds the first
+  piece's id instead of the bytes (like PostgreSQL's TOAST). A row of 1-4 KiB would otherwise take a
+  4 KiB page alone or with one neighbour; pieces this small fill pages to within a piece.
 """
 
 from __future__ import annotations
@@ -22,32 +36,37 @@ __all__ = ["DEFAULT_PATH", "SQLiteStore"]
 
 DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 
-# Plain rowid tables, not WITHOUT ROWID: deltas of a KiB or more would otherwise leave most of each
-# b-tree page empty (measured: 1.9 MB against 0.6 MB for 400 deltas of 1 KiB).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, graph TEXT NOT NULL, fingerprint TEXT NOT NULL, state_version INTEGER NOT NULL,
-    status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
-    parent_run TEXT, parent_step INTEGER, kind TEXT NOT NULL DEFAULT 'run', replay_of TEXT,
-    seq_reserved INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires REAL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL, step INTEGER NOT NULL, parent_step INTEGER, visit INTEGER NOT NULL,
-    node_path TEXT NOT NULL, route TEXT, target TEXT, status TEXT NOT NULL,
-    writes BLOB NOT NULL, snapshot BLOB, meta BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, step)
-);
-CREATE TABLE IF NOT EXISTS journal (
-    run_id TEXT NOT NULL, visit INTEGER NOT NULL, node_path TEXT NOT NULL, idx INTEGER NOT NULL,
-    name TEXT NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status TEXT NOT NULL,
-    result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
-    PRIMARY KEY (run_id, visit, node_path, idx)
-);
-"""
+_STEP_BITS = 32  # steps.id = run key << 32 | step
+_STEP_MASK = (1 << _STEP_BITS) - 1
+
+# Plain rowid tables for rows that can be large; WITHOUT ROWID only where rows stay small (an index
+# b-tree spills rows above a quarter page to overflow pages).
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL)",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, graph TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        state_version INTEGER NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        parent_run TEXT, parent_step INTEGER, kind TEXT NOT NULL DEFAULT 'run', replay_of TEXT,
+        seq_reserved INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires REAL,
+        body BLOB NOT NULL, input BLOB
+    )""",
+    "CREATE INDEX runs_parent ON runs(parent_run) WHERE parent_run IS NOT NULL",
+    """CREATE TABLE steps (
+        id INTEGER PRIMARY KEY, parent_step INTEGER, visit INTEGER NOT NULL, node_path TEXT NOT NULL,
+        route TEXT, target TEXT, status TEXT NOT NULL, writes BLOB NOT NULL, snapshot BLOB,
+        seq INTEGER NOT NULL, started_at REAL NOT NULL, duration REAL NOT NULL, meta BLOB,
+        superseded INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE journal (
+        run INTEGER NOT NULL, visit INTEGER NOT NULL, node_path TEXT NOT NULL, idx INTEGER NOT NULL,
+        name TEXT NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status TEXT NOT NULL,
+        result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
+        PRIMARY KEY (run, visit, node_path, idx)
+    ) WITHOUT ROWID""",
+    # n: the number of pieces, on the first piece only
+    "CREATE TABLE chunks (id INTEGER PRIMARY KEY, n INTEGER, data BLOB NOT NULL)",
+)
 
 # Fields kept in the JSON body column; the rest are columns so they can be queried or CAS-updated.
 _BODY_FIELDS = (
@@ -76,10 +95,13 @@ _COLUMNS = (
     "replay_of",
     "seq_reserved",
 )
+_RUN_SELECT = f"SELECT id, {', '.join(_COLUMNS)}, body, input FROM runs"
 _STEP_SQL = (
-    "INSERT INTO steps (run_id, step, parent_step, visit, node_path, route, target, status, writes, "
-    "snapshot, meta, superseded) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)"
+    "INSERT INTO steps (id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, "
+    "started_at, duration, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_JOURNAL_KEY = "run=? AND visit=? AND node_path=? AND idx=?"
+_CHUNK_RANGE = "id >= ?1 AND id < ?1 + (SELECT n FROM chunks WHERE id = ?1)"
 
 
 class SQLiteStore:
@@ -103,25 +125,138 @@ class SQLiteStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
-        # Larger pages pack KiB-sized deltas tighter (8 KiB: 1.6x the state on disk for 2 KiB deltas, against
-        # 2.1x) but make every WAL commit write more (+30% per step measured). Applies to new files only.
+        # Larger pages pack KiB-sized values tighter but make every WAL commit write more. Applies to new
+        # files only.
         self._db.execute(f"PRAGMA page_size={page_size}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.executescript(_SCHEMA)
-        self._check_version()
+        self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
+        self._open_schema(page_size)
+        # values above this many bytes go to `chunks`; eight pieces and their cell headers fill a page
+        self._chunk = (int(self._db.execute("PRAGMA page_size").fetchone()[0]) - 8) // 8 - 16
 
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
-        elif int(row[0]) > STORE_SCHEMA_VERSION:
+    # ------------------------------------------------------------------ schema
+    def _version(self) -> int | None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None:
+                return int(row[0])
+        return 1 if "runs" in tables else None  # a version-1 file that crashed before recording it
+
+    def _open_schema(self, page_size: int) -> None:
+        version = self._version()
+        if version == STORE_SCHEMA_VERSION:
+            return
+        self._refuse_newer(version)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # one creator or migrator at a time; the others wait, then see it done
+        try:
+            version = self._version()
+            self._refuse_newer(version)
+            if version is None:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
+            elif version < STORE_SCHEMA_VERSION:
+                self._migrate_v1()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _refuse_newer(self, version: int | None) -> None:
+        if version is not None and version > STORE_SCHEMA_VERSION:
             raise StoreVersionError(
-                f"store {self.path} has schema version {row[0]}, newer than this loomflow's "
+                f"store {self.path} has schema version {version}, newer than this loomflow's "
                 f"{STORE_SCHEMA_VERSION}; upgrade loomflow to open it"
             )
 
+    def _migrate_v1(self) -> None:
+        """Rewrite a version-1 file in place (the caller holds the transaction): runs keep their rowid as
+        their key, step metadata moves from JSON to columns, child rows take the integer run key."""
+        db = self._db
+        for table in ("runs", "steps", "journal"):
+            db.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
+        db.execute("DROP INDEX IF EXISTS runs_parent")
+        for statement in _SCHEMA[2:]:
+            db.execute(statement)
+        cols = ", ".join(_COLUMNS)
+        db.execute(
+            f"INSERT INTO runs (id, {cols}, lease_owner, lease_expires, body) "
+            f"SELECT rowid, {cols}, lease_owner, lease_expires, body FROM v1_runs ORDER BY rowid"
+        )
+        # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub run
+        db.execute(
+            "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
+            "SELECT DISTINCT run_id, '', '', 0, 'unknown', 0, 0, '{}' FROM "
+            "(SELECT run_id FROM v1_steps UNION SELECT run_id FROM v1_journal) "
+            "WHERE run_id NOT IN (SELECT run_id FROM runs)"
+        )
+        db.execute(
+            "INSERT INTO journal SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, "
+            "j.status, j.result, j.started_at, j.finished_at, j.error FROM v1_journal j JOIN runs r USING (run_id)"
+        )
+        rows = db.execute(
+            "SELECT r.id, s.step, s.parent_step, s.visit, s.node_path, s.route, s.target, s.status, s.writes, "
+            "s.snapshot, s.meta, s.superseded FROM v1_steps s JOIN runs r USING (run_id)"
+        )
+        db.executemany(
+            "INSERT INTO steps (id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, "
+            "started_at, duration, meta, superseded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(_step_id(key, step), *row[:8], *_split_v1_meta(row[8]), row[9]) for key, step, *row in rows],
+        )
+        for table in ("steps", "journal", "runs"):
+            db.execute(f"DROP TABLE v1_{table}")
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(STORE_SCHEMA_VERSION),))
+
+    # ------------------------------------------------------------------ out-of-line values
+    def _put_value(self, data: bytes | None) -> bytes | int | None:
+        """``data`` itself if it is small, else the id of its first piece in ``chunks`` (inside a transaction)."""
+        if data is None or len(data) <= self._chunk:
+            return data
+        n = -(-len(data) // self._chunk)
+        size = -(-len(data) // n)
+        first = self._db.execute("INSERT INTO chunks (n, data) VALUES (?, ?)", (n, data[:size])).lastrowid
+        assert first is not None
+        self._db.executemany(
+            "INSERT INTO chunks (id, data) VALUES (?, ?)",
+            [(first + i, data[i * size : (i + 1) * size]) for i in range(1, n)],
+        )
+        return first
+
+    def _get_value(self, value: bytes | int | None) -> bytes | None:
+        if not isinstance(value, int):
+            return value
+        rows = self._db.execute(f"SELECT data FROM chunks WHERE {_CHUNK_RANGE} ORDER BY id", (value,)).fetchall()
+        return b"".join(r[0] for r in rows)
+
+    def _drop_value(self, value: bytes | int | None) -> None:
+        if isinstance(value, int):
+            self._db.execute(f"DELETE FROM chunks WHERE {_CHUNK_RANGE}", (value,))
+
+    def _is_small(self, data: bytes | None) -> bool:
+        return data is None or len(data) <= self._chunk
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
     # ------------------------------------------------------------------ graphs and runs
+    def _key(self, run_id: str) -> int | None:
+        key = self._keys.get(run_id)
+        if key is None:
+            row = self._db.execute("SELECT id FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            key = self._keys[run_id] = row[0]
+        return key
+
+    def _existing_key(self, run_id: str) -> int:
+        key = self._key(run_id)
+        if key is None:
+            raise RunError(f"no run {run_id!r}")
+        return key
+
     async def put_graph(self, fingerprint: str, structure: dict[str, Any]) -> None:
         self._db.execute("INSERT OR IGNORE INTO graphs VALUES (?, ?)", (fingerprint, dumps(structure)))
 
@@ -131,17 +266,19 @@ class SQLiteStore:
 
     async def create_run(self, run: RunRecord) -> None:
         values = [getattr(run, c) for c in _COLUMNS]
+        sql = f"INSERT INTO runs ({', '.join(_COLUMNS)}, body, input) VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)"
         try:
-            self._db.execute(
-                f"INSERT INTO runs ({', '.join(_COLUMNS)}, body) VALUES ({', '.join('?' * len(_COLUMNS))}, ?)",
-                (*values, _body(run)),
-            )
+            with self._transaction():
+                body, inp = self._put_value(_body(run)), self._put_value(_input(run.input))
+                key = self._db.execute(sql, (*values, body, inp)).lastrowid
         except sqlite3.IntegrityError:
             raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
+        assert key is not None
+        self._keys[run.run_id] = key
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)}, body FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return _run(row) if row else None
+        row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
+        return self._run(row) if row else None
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         cols = {k: v for k, v in fields.items() if k in _COLUMNS}
@@ -149,14 +286,23 @@ class SQLiteStore:
         unknown = set(fields) - set(cols) - set(body)
         if unknown:
             raise StoreError(f"update_run got unknown field(s) {sorted(unknown)}")
-        if body:
-            current = await self.get_run(run_id)
-            if current is None:
+        if not body:
+            sets = ", ".join(f"{k}=?" for k in cols)
+            self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
+            return
+        with self._transaction():
+            row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
                 raise RunError(f"no run {run_id!r}")
+            current = self._run(row)
             merged = {f: getattr(current, f) for f in _BODY_FIELDS} | body
-            cols["body"] = _encode_body(merged)
-        sets = ", ".join(f"{k}=?" for k in cols)
-        self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
+            self._drop_value(row[-2])
+            cols["body"] = self._put_value(_encode_body(merged))
+            if "input" in body or (row[-1] is None and current.input is not None):  # (a version-1 row: in the body)
+                self._drop_value(row[-1])
+                cols["input"] = self._put_value(_input(merged["input"]))
+            sets = ", ".join(f"{k}=?" for k in cols)
+            self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
 
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, parent_run: str | None = None
@@ -170,97 +316,158 @@ class SQLiteStore:
             args.append(parent_run)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)}, body FROM runs {clause} ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (*args, limit),
+            f"{_RUN_SELECT} {clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
         ).fetchall()
-        return [_run(r) for r in rows]
+        return [self._run(r) for r in rows]
+
+    def _run(self, row: tuple[Any, ...]) -> RunRecord:
+        key, *cols, body, inp = row
+        self._keys[cols[0]] = key
+        try:
+            extra = loads(self._get_value(body) or b"")
+            if inp is not None:
+                extra["input"] = loads(self._get_value(inp) or b"")
+        except ValueError as exc:
+            raise CorruptCheckpoint(cols[0], None, f"run record is not valid JSON ({exc})") from None
+        extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
+        return RunRecord(**dict(zip(_COLUMNS, cols, strict=True)), **extra)
 
     # ------------------------------------------------------------------ steps
     async def append_step(self, record: StepRecord) -> None:
+        if not (self._is_small(record.writes) and self._is_small(record.snapshot)):
+            await self.append_steps([record])
+            return
         try:
-            self._db.execute(_STEP_SQL, _step_row(record))
+            self._db.execute(_STEP_SQL, _step_row(self._existing_key(record.run_id), record))
         except sqlite3.IntegrityError:
             raise _busy(record) from None
 
     async def append_steps(self, records: Sequence[StepRecord]) -> None:
         if not records:
             return
-        db = self._db
-        db.execute("BEGIN")
+        key = self._existing_key(records[0].run_id)
         try:
-            db.executemany(_STEP_SQL, [_step_row(r) for r in records])
+            with self._transaction():
+                rows = [
+                    _step_row(
+                        key if r.run_id == records[0].run_id else self._existing_key(r.run_id),
+                        r,
+                        self._put_value(r.writes),
+                        self._put_value(r.snapshot),
+                    )
+                    for r in records
+                ]
+                self._db.executemany(_STEP_SQL, rows)
         except sqlite3.IntegrityError:
-            db.execute("ROLLBACK")
             taken = {r.step for r in await self.steps(records[0].run_id)}
             raise _busy(next((r for r in records if r.step in taken), records[0])) from None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     async def steps(self, run_id: str) -> list[StepRecord]:
+        key = self._key(run_id)
+        if key is None:
+            return []
         rows = self._db.execute(
-            "SELECT step, parent_step, visit, node_path, route, target, status, writes, snapshot, meta, "
-            "superseded FROM steps WHERE run_id=? ORDER BY step",
-            (run_id,),
+            "SELECT id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, started_at, "
+            "duration, meta, superseded FROM steps WHERE id BETWEEN ? AND ? ORDER BY id",
+            (_step_id(key, 0), _step_id(key, _STEP_MASK)),
         ).fetchall()
         out = []
-        for step, parent, visit, path, route, target, status, writes, snap, meta, sup in rows:
+        for sid, parent, visit, path, route, target, status, writes, snap, seq, t, d, meta, sup in rows:
+            step = sid & _STEP_MASK
             try:
-                m = loads(meta)
+                m = loads(meta) if meta is not None else {}
             except ValueError as exc:
                 raise CorruptCheckpoint(run_id, step, f"step metadata is not valid JSON ({exc})") from None
+            m.update(seq=seq, t=t, d=d)
             out.append(
                 StepRecord.from_row(
-                    run_id, step, parent, visit, path, route, target, status, writes, snap, m, bool(sup)
+                    run_id,
+                    step,
+                    parent,
+                    visit,
+                    path,
+                    route,
+                    target,
+                    status,
+                    self._get_value(writes) or b"",
+                    self._get_value(snap),
+                    m,
+                    bool(sup),
                 )
             )
         return out
 
     async def supersede(self, run_id: str, from_step: int) -> None:
-        self._db.execute("UPDATE steps SET superseded=1 WHERE run_id=? AND step>=?", (run_id, from_step))
+        key = self._key(run_id)
+        if key is not None:
+            self._db.execute(
+                "UPDATE steps SET superseded=1 WHERE id BETWEEN ? AND ?",
+                (_step_id(key, max(from_step, 0)), _step_id(key, _STEP_MASK)),
+            )
 
     # ------------------------------------------------------------------ journal
     async def journal_get(self, run_id: str, visit: int, node_path: str, index: int) -> JournalEntry | None:
+        key = self._key(run_id)
+        if key is None:
+            return None
         row = self._db.execute(
-            "SELECT name, request_hash, idempotent, status, result, started_at, finished_at, error FROM journal "
-            "WHERE run_id=? AND visit=? AND node_path=? AND idx=?",
-            (run_id, visit, node_path, index),
+            f"SELECT name, request_hash, idempotent, status, result, started_at, finished_at, error FROM journal "
+            f"WHERE {_JOURNAL_KEY}",
+            (key, visit, node_path, index),
         ).fetchone()
         if row is None:
             return None
         name, h, idem, status, result, started, finished, error = row
         return JournalEntry(
-            run_id, visit, node_path, index, name, h, bool(idem), status, result, started, finished, error
+            run_id,
+            visit,
+            node_path,
+            index,
+            name,
+            h,
+            bool(idem),
+            status,
+            self._get_value(result),
+            started,
+            finished,
+            error,
         )
 
     async def journal_put(self, entry: JournalEntry) -> None:
         db = self._db
-        db.execute(
-            "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                entry.run_id,
-                entry.visit,
-                entry.node_path,
-                entry.index,
-                entry.name,
-                entry.request_hash,
-                int(entry.idempotent),
-                entry.status,
-                entry.result,
-                entry.started_at,
-                entry.finished_at,
-                entry.error,
-            ),
-        )
+        key = (self._existing_key(entry.run_id), entry.visit, entry.node_path, entry.index)
+        with self._transaction():
+            old = db.execute(f"SELECT result FROM journal WHERE {_JOURNAL_KEY}", key).fetchone()
+            if old is not None:
+                self._drop_value(old[0])
+            db.execute(
+                "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    *key,
+                    entry.name,
+                    entry.request_hash,
+                    int(entry.idempotent),
+                    entry.status,
+                    self._put_value(entry.result),
+                    entry.started_at,
+                    entry.finished_at,
+                    entry.error,
+                ),
+            )
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
+        key = self._key(run_id)
+        if key is None:
+            return []
         rows = self._db.execute(
-            "SELECT run_id, visit, node_path, idx, name, request_hash, idempotent, status, result, started_at, "
-            "finished_at, error FROM journal WHERE run_id=? ORDER BY visit, node_path, idx",
-            (run_id,),
+            "SELECT visit, node_path, idx, name, request_hash, idempotent, status, result, started_at, "
+            "finished_at, error FROM journal WHERE run=? ORDER BY visit, node_path, idx",
+            (key,),
         ).fetchall()
-        return [JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), *r[7:]) for r in rows]
+        return [
+            JournalEntry(run_id, visit, path, idx, name, h, bool(idem), status, self._get_value(res), t0, t1, error)
+            for visit, path, idx, name, h, idem, status, res, t0, t1, error in rows
+        ]
 
     # ------------------------------------------------------------------ leases
     async def acquire(self, run_id: str, owner: str, ttl: float, now: float, *, steal_from: str | None = None) -> bool:
@@ -288,41 +495,76 @@ class SQLiteStore:
         return f"SQLiteStore({str(self.path) if self.path else ':memory:'!r})"
 
 
-def _step_row(r: StepRecord) -> tuple[Any, ...]:
+class _Transaction:
+    """``with``: BEGIN IMMEDIATE (a transaction that reads before it writes must hold the write lock from the
+    start, or a concurrent commit makes its first write fail at once), then COMMIT, or ROLLBACK on error."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _step_id(key: int, step: int) -> int:
+    return key << _STEP_BITS | step
+
+
+def _step_row(
+    key: int, r: StepRecord, writes: bytes | int | None = None, snapshot: bytes | int | None = None
+) -> tuple[Any, ...]:
+    if not 0 <= r.step <= _STEP_MASK:
+        raise StoreError(f"step number {r.step} of run {r.run_id!r} is out of range")
+    meta = r.meta()
+    del meta["seq"], meta["t"], meta["d"]  # typed columns
     return (
-        r.run_id,
-        r.step,
+        _step_id(key, r.step),
         r.parent_step,
         r.visit,
         r.node_path,
         r.route,
         r.target,
         r.status,
-        r.writes,
-        r.snapshot,
-        dumps(r.meta()),
+        r.writes if writes is None else writes,
+        r.snapshot if snapshot is None else snapshot,
+        r.seq,
+        r.started_at,
+        r.duration,
+        dumps(meta) if meta else None,
     )
+
+
+def _split_v1_meta(meta: bytes) -> tuple[Any, ...]:
+    """Version 1's JSON step metadata as (seq, started_at, duration, meta); unreadable bytes stay as they are."""
+    try:
+        m = loads(meta)
+        seq, t, d = m.pop("seq"), m.pop("t"), m.pop("d")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0, 0.0, 0.0, meta  # still reported as CorruptCheckpoint when the step is read
+    return seq, t, d, dumps(m) if m else None
 
 
 def _busy(record: StepRecord) -> RunBusy:
     return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
 
 
+def _input(value: dict[str, Any] | None) -> bytes | None:
+    return None if value is None else dumps(value)
+
+
 def _encode_body(fields: dict[str, Any]) -> bytes:
-    fields = dict(fields)
-    fields["interrupts"] = [i.to_json() for i in fields.get("interrupts") or ()]
-    return dumps(fields)
+    # the input has its own column; fields left at their default (None, no interrupts) are not written,
+    # reading restores the defaults
+    out = {k: v for k, v in fields.items() if v is not None and k not in ("interrupts", "input")}
+    if fields.get("interrupts"):
+        out["interrupts"] = [i.to_json() for i in fields["interrupts"]]
+    return dumps(out)
 
 
 def _body(run: RunRecord) -> bytes:
     return _encode_body({f: getattr(run, f) for f in _BODY_FIELDS})
-
-
-def _run(row: tuple[Any, ...]) -> RunRecord:
-    *cols, body = row
-    try:
-        extra = loads(body)
-    except ValueError as exc:
-        raise CorruptCheckpoint(cols[0], None, f"run record is not valid JSON ({exc})") from None
-    extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
-    return RunRecord(**dict(zip(_COLUMNS, cols, strict=True)), **extra)
