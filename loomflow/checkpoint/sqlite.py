@@ -13,10 +13,12 @@ Layout (schema version 2), chosen for file size and for one dirty page per step 
   answers, usage, attempts) as JSON, NULL when there are none.
 - A run's input has its own column, out of the JSON body: it is written once, and the body is rewritten
   whenever the run pauses, resumes or ends.
-- Values longer than an eighth of a page (run inputs and bodies, step writes and snapshots, journal results) are
-  kept out of line in ``chunks``, cut into equal pieces of at most that size, and the row holds the first
-  piece's id instead of the bytes (like PostgreSQL's TOAST). A row of 1-4 KiB would otherwise take a
-  4 KiB page alone or with one neighbour; pieces this small fill pages to within a piece.
+- Values longer than an eighth of a page (run inputs and bodies, step writes and snapshots, journal
+  results) are appended to ``heap``, and the row holds the value's address there instead of its bytes.
+  The heap is one byte string cut into page-sized rows (segments), each filling its own page, so these
+  values take their size on disk: a row of 1-4 KiB kept inline would take a 4 KiB page alone or with one
+  neighbour. A value is written once; one that is replaced (a body rewritten, a journal result replaced)
+  leaves its old bytes behind, unreferenced.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ _SCHEMA = (
         result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
         PRIMARY KEY (run, visit, node_path, idx)
     ) WITHOUT ROWID""",
-    # n: the number of pieces, on the first piece only
-    "CREATE TABLE chunks (id INTEGER PRIMARY KEY, n INTEGER, data BLOB NOT NULL)",
+    # segment id * meta.heap_segment + offset = a value's address; at the address, 4 bytes of length, the value
+    "CREATE TABLE heap (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
 )
 
 # Fields kept in the JSON body column; the rest are columns so they can be queried or CAS-updated.
@@ -101,7 +103,7 @@ _STEP_SQL = (
     "started_at, duration, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _JOURNAL_KEY = "run=? AND visit=? AND node_path=? AND idx=?"
-_CHUNK_RANGE = "id >= ?1 AND id < ?1 + (SELECT n FROM chunks WHERE id = ?1)"
+_JOURNAL_PUT = "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 class SQLiteStore:
@@ -131,9 +133,10 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
-        self._open_schema(page_size)
-        # values above this many bytes go to `chunks`; eight pieces and their cell headers fill a page
-        self._chunk = (int(self._db.execute("PRAGMA page_size").fetchone()[0]) - 8) // 8 - 16
+        self._open_schema()
+        # bytes per heap segment: a segment row fills its page without spilling to an overflow page
+        self._segment = int(self._db.execute("SELECT value FROM meta WHERE key='heap_segment'").fetchone()[0])
+        self._inline = (self._segment + 64) // 8  # values up to this many bytes stay in their row
 
     # ------------------------------------------------------------------ schema
     def _version(self) -> int | None:
@@ -144,7 +147,7 @@ class SQLiteStore:
                 return int(row[0])
         return 1 if "runs" in tables else None  # a version-1 file that crashed before recording it
 
-    def _open_schema(self, page_size: int) -> None:
+    def _open_schema(self) -> None:
         version = self._version()
         if version == STORE_SCHEMA_VERSION:
             return
@@ -160,6 +163,8 @@ class SQLiteStore:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
             elif version < STORE_SCHEMA_VERSION:
                 self._migrate_v1()
+            page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            db.execute("INSERT INTO meta VALUES ('heap_segment', ?)", (str(page_size - 64),))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -212,31 +217,43 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ out-of-line values
     def _put_value(self, data: bytes | None) -> bytes | int | None:
-        """``data`` itself if it is small, else the id of its first piece in ``chunks`` (inside a transaction)."""
-        if data is None or len(data) <= self._chunk:
+        """``data`` itself if it is small, else its address in the heap (call inside a write transaction)."""
+        if data is None or len(data) <= self._inline:
             return data
-        n = -(-len(data) // self._chunk)
-        size = -(-len(data) // n)
-        first = self._db.execute("INSERT INTO chunks (n, data) VALUES (?, ?)", (n, data[:size])).lastrowid
-        assert first is not None
-        self._db.executemany(
-            "INSERT INTO chunks (id, data) VALUES (?, ?)",
-            [(first + i, data[i * size : (i + 1) * size]) for i in range(1, n)],
+        db, size = self._db, self._segment
+        record = len(data).to_bytes(4, "big") + data
+        last = db.execute("SELECT id, length(data) FROM heap ORDER BY id DESC LIMIT 1").fetchone()
+        seg, used = last or (0, size)
+        if size - used < 5:  # not even the length and one byte: start a segment
+            seg, used = seg + 1, 0
+        address = seg * size + used
+        if used:
+            # (|| makes text of blobs; the cast keeps the segment a blob, whose length() counts bytes)
+            db.execute("UPDATE heap SET data = CAST(data || ? AS BLOB) WHERE id=?", (record[: size - used], seg))
+            record, seg = record[size - used :], seg + 1
+        db.executemany(
+            "INSERT INTO heap (id, data) VALUES (?, ?)",
+            [(seg + i, record[at : at + size]) for i, at in enumerate(range(0, len(record), size))],
         )
-        return first
+        return address
 
     def _get_value(self, value: bytes | int | None) -> bytes | None:
         if not isinstance(value, int):
             return value
-        rows = self._db.execute(f"SELECT data FROM chunks WHERE {_CHUNK_RANGE} ORDER BY id", (value,)).fetchall()
-        return b"".join(r[0] for r in rows)
-
-    def _drop_value(self, value: bytes | int | None) -> None:
-        if isinstance(value, int):
-            self._db.execute(f"DELETE FROM chunks WHERE {_CHUNK_RANGE}", (value,))
+        seg, offset = divmod(value, self._segment)
+        row = self._db.execute("SELECT data FROM heap WHERE id=?", (seg,)).fetchone()
+        data = row[0][offset:] if row else b""
+        end = 4 + int.from_bytes(data[:4], "big")
+        if len(data) < end:
+            more = self._db.execute(
+                "SELECT data FROM heap WHERE id BETWEEN ? AND ? ORDER BY id",
+                (seg + 1, seg + (offset + end - 1) // self._segment),
+            )
+            data += b"".join(r[0] for r in more)
+        return data[4:end]
 
     def _is_small(self, data: bytes | None) -> bool:
-        return data is None or len(data) <= self._chunk
+        return data is None or len(data) <= self._inline
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -296,10 +313,8 @@ class SQLiteStore:
                 raise RunError(f"no run {run_id!r}")
             current = self._run(row)
             merged = {f: getattr(current, f) for f in _BODY_FIELDS} | body
-            self._drop_value(row[-2])
             cols["body"] = self._put_value(_encode_body(merged))
             if "input" in body or (row[-1] is None and current.input is not None):  # (a version-1 row: in the body)
-                self._drop_value(row[-1])
                 cols["input"] = self._put_value(_input(merged["input"]))
             sets = ", ".join(f"{k}=?" for k in cols)
             self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
@@ -434,26 +449,12 @@ class SQLiteStore:
         )
 
     async def journal_put(self, entry: JournalEntry) -> None:
-        db = self._db
-        key = (self._existing_key(entry.run_id), entry.visit, entry.node_path, entry.index)
+        key = self._existing_key(entry.run_id)
+        if self._is_small(entry.result):
+            self._db.execute(_JOURNAL_PUT, _journal_row(key, entry, entry.result))
+            return
         with self._transaction():
-            old = db.execute(f"SELECT result FROM journal WHERE {_JOURNAL_KEY}", key).fetchone()
-            if old is not None:
-                self._drop_value(old[0])
-            db.execute(
-                "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    *key,
-                    entry.name,
-                    entry.request_hash,
-                    int(entry.idempotent),
-                    entry.status,
-                    self._put_value(entry.result),
-                    entry.started_at,
-                    entry.finished_at,
-                    entry.error,
-                ),
-            )
+            self._db.execute(_JOURNAL_PUT, _journal_row(key, entry, self._put_value(entry.result)))
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
         key = self._key(run_id)
@@ -509,6 +510,11 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _journal_row(key: int, e: JournalEntry, result: bytes | int | None) -> tuple[Any, ...]:
+    fields = (e.name, e.request_hash, int(e.idempotent), e.status, result, e.started_at, e.finished_at, e.error)
+    return (key, e.visit, e.node_path, e.index, *fields)
 
 
 def _step_id(key: int, step: int) -> int:

@@ -1,0 +1,77 @@
+"""What the SQLite store's file layout promises: values of every size come back byte for byte, whichever
+table and page size holds them, and KiB-sized values take about their size on disk."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from loomflow import SQLiteStore
+from loomflow.errors import RunBusy
+from loomflow.testing.store_conformance import journal_entry, run_record, step_record
+
+
+def _blob(rng: random.Random, n: int) -> bytes:
+    return bytes(rng.randrange(256) for _ in range(n))  # NULs and non-UTF-8 included
+
+
+@pytest.mark.parametrize("page_size", [1024, 4096, 8192])
+async def test_values_of_every_size_round_trip_through_the_heap(tmp_path: Path, page_size: int) -> None:
+    rng = random.Random(page_size)
+    sizes = [0, 1, 100, 511, 512, 513, 1000, 2048, 4027, 4028, 4029, 4032, 4033, 9000, 30_000]
+    rng.shuffle(sizes)
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db, page_size=page_size)
+    expected = {}
+    for i, n in enumerate(sizes):
+        run_id = f"r{i}"
+        await store.create_run(run_record(run_id, input={"text": "x" * n}))
+        writes, snap, result = _blob(rng, n), _blob(rng, n // 2), _blob(rng, n + 7)
+        await store.append_steps([step_record(run_id, 1, writes=writes, snapshot=snap), step_record(run_id, 2)])
+        await store.journal_put(journal_entry(run_id, status="done", result=result, finished_at=1.0))
+        expected[run_id] = (n, writes, snap, result)
+
+    for reopened in (store, SQLiteStore(db)):
+        for run_id, (n, writes, snap, result) in expected.items():
+            run = await reopened.get_run(run_id)
+            assert run is not None
+            assert run.input == {"text": "x" * n}
+            steps = await reopened.steps(run_id)
+            assert (steps[0].writes, steps[0].snapshot, steps[1].writes) == (writes, snap, b'{"count":1}')
+            entry = await reopened.journal_get(run_id, 1, "n", 0)
+            assert entry is not None
+            assert entry.result == result
+            assert [e.result for e in await reopened.journal(run_id)] == [result]
+        await reopened.close()
+
+
+async def test_a_large_step_that_loses_the_race_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    await store.create_run(run_record("r1"))
+    await store.append_step(step_record("r1", 1, writes=b"[" + b"1," * 3000 + b"1]"))
+    heap = sqlite3.connect(db)
+    before = heap.execute("SELECT count(*), sum(length(data)) FROM heap").fetchone()
+    with pytest.raises(RunBusy, match="step 1"):
+        await store.append_step(step_record("r1", 1, writes=b"[" + b"2," * 3000 + b"2]"))
+    assert heap.execute("SELECT count(*), sum(length(data)) FROM heap").fetchone() == before
+    heap.close()
+    assert (await store.steps("r1"))[0].writes.startswith(b"[1,")
+    await store.close()
+
+
+async def test_kib_sized_values_take_about_their_size_on_disk(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    await store.create_run(run_record("r1"))
+    rng = random.Random(7)
+    total = 0
+    for step in range(1, 201):
+        writes = _blob(rng, 2100)  # alone, a row of this size takes a whole 4 KiB page
+        total += len(writes)
+        await store.append_step(step_record("r1", step, writes=writes))
+    await store.close()
+    assert db.stat().st_size < 1.2 * total
