@@ -10,7 +10,8 @@ Layout (schema version 2), chosen for file size and for one dirty page per step 
 - ``steps`` is a rowid table whose key packs ``run key << 32 | step``: the key is the compare-and-swap
   (a taken step number is a primary-key conflict) and there is no separate index to update.
   The small step fields are typed columns; ``meta`` holds only the rare ones (error, interrupts,
-  answers, usage, attempts) as JSON, NULL when there are none.
+  answers, usage, attempts) as JSON, NULL when there are none. Node paths, routes, targets and statuses,
+  a graph's small vocabulary repeated in every step, are ids into ``names``.
 - A run's input has its own column, out of the JSON body: it is written once, and the body is rewritten
   whenever the run pauses, resumes or ends.
 - Values longer than an eighth of a page (run inputs and bodies, step writes and snapshots, journal
@@ -54,17 +55,20 @@ _SCHEMA = (
         body BLOB NOT NULL, input BLOB
     )""",
     "CREATE INDEX runs_parent ON runs(parent_run) WHERE parent_run IS NOT NULL",
+    "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    # node, route, target, status: names.id
     """CREATE TABLE steps (
-        id INTEGER PRIMARY KEY, parent_step INTEGER, visit INTEGER NOT NULL, node_path TEXT NOT NULL,
-        route TEXT, target TEXT, status TEXT NOT NULL, writes BLOB NOT NULL, snapshot BLOB,
+        id INTEGER PRIMARY KEY, parent_step INTEGER, visit INTEGER NOT NULL, node INTEGER NOT NULL,
+        route INTEGER, target INTEGER, status INTEGER NOT NULL, writes BLOB NOT NULL, snapshot BLOB,
         seq INTEGER NOT NULL, started_at REAL NOT NULL, duration REAL NOT NULL, meta BLOB,
         superseded INTEGER NOT NULL DEFAULT 0
     )""",
+    # node, name, status: names.id
     """CREATE TABLE journal (
-        run INTEGER NOT NULL, visit INTEGER NOT NULL, node_path TEXT NOT NULL, idx INTEGER NOT NULL,
-        name TEXT NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status TEXT NOT NULL,
+        run INTEGER NOT NULL, visit INTEGER NOT NULL, node INTEGER NOT NULL, idx INTEGER NOT NULL,
+        name INTEGER NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status INTEGER NOT NULL,
         result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
-        PRIMARY KEY (run, visit, node_path, idx)
+        PRIMARY KEY (run, visit, node, idx)
     ) WITHOUT ROWID""",
     # segment id * meta.heap_segment + offset = a value's address; at the address, 4 bytes of length, the value
     "CREATE TABLE heap (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
@@ -99,10 +103,10 @@ _COLUMNS = (
 )
 _RUN_SELECT = f"SELECT id, {', '.join(_COLUMNS)}, body, input FROM runs"
 _STEP_SQL = (
-    "INSERT INTO steps (id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, "
+    "INSERT INTO steps (id, parent_step, visit, node, route, target, status, writes, snapshot, seq, "
     "started_at, duration, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-_JOURNAL_KEY = "run=? AND visit=? AND node_path=? AND idx=?"
+_JOURNAL_COLUMNS = "visit, node, idx, name, request_hash, idempotent, status, result, started_at, finished_at, error"
 _JOURNAL_PUT = "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
@@ -133,6 +137,8 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
+        self._name_ids: dict[str, int] = {}  # the rows of `names` this connection has seen, both ways
+        self._names: dict[int, str] = {}
         self._open_schema()
         # bytes per heap segment: a segment row fills its page without spilling to an overflow page
         self._segment = int(self._db.execute("SELECT value FROM meta WHERE key='heap_segment'").fetchone()[0])
@@ -198,22 +204,71 @@ class SQLiteStore:
             "(SELECT run_id FROM v1_steps UNION SELECT run_id FROM v1_journal) "
             "WHERE run_id NOT IN (SELECT run_id FROM runs)"
         )
-        db.execute(
-            "INSERT INTO journal SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, "
-            "j.status, j.result, j.started_at, j.finished_at, j.error FROM v1_journal j JOIN runs r USING (run_id)"
+        entries = db.execute(
+            "SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, j.status, j.result, "
+            "j.started_at, j.finished_at, j.error FROM v1_journal j JOIN runs r USING (run_id)"
+        ).fetchall()
+        db.executemany(
+            _JOURNAL_PUT,
+            [
+                (key, visit, node, idx, name_id, h, idem, status, *e)
+                for (key, visit, path, idx, name, h, idem, st, *e) in entries
+                for node, name_id, status in [self._name_ids_of(path, name, st)]
+            ],
         )
         rows = db.execute(
             "SELECT r.id, s.step, s.parent_step, s.visit, s.node_path, s.route, s.target, s.status, s.writes, "
             "s.snapshot, s.meta, s.superseded FROM v1_steps s JOIN runs r USING (run_id)"
-        )
+        ).fetchall()
+        rows = [(*row[:10], *_split_v1_meta(row[10]), row[11]) for row in rows]
         db.executemany(
-            "INSERT INTO steps (id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, "
+            "INSERT INTO steps (id, parent_step, visit, node, route, target, status, writes, snapshot, seq, "
             "started_at, duration, meta, superseded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(_step_id(key, step), *row[:8], *_split_v1_meta(row[8]), row[9]) for key, step, *row in rows],
+            [
+                (_step_id(key, step), parent, visit, *self._name_ids_of(path, route, target, status), *row)
+                for key, step, parent, visit, path, route, target, status, *row in rows
+            ],
         )
         for table in ("steps", "journal", "runs"):
             db.execute(f"DROP TABLE v1_{table}")
         db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(STORE_SCHEMA_VERSION),))
+
+    # ------------------------------------------------------------------ names
+    def _name_ids_of(self, *names: str | None) -> list[int | None]:
+        """The ids of ``names`` (None stays None), adding new ones to ``names``. New names are committed on
+        their own, before the step that uses them: a step that loses its race leaves a harmless name."""
+        ids: list[int | None] = []
+        for name in names:
+            i = self._name_ids.get(name) if name is not None else None
+            if i is None and name is not None:
+                row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+                if row is None:
+                    self._db.execute("INSERT OR IGNORE INTO names (name) VALUES (?)", (name,))
+                    row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+                i = self._name_ids[name] = row[0]
+                self._names[i] = name
+            ids.append(i)
+        return ids
+
+    def _known_name_id(self, name: str) -> int | None:
+        """The id of ``name`` if it has one (a lookup that adds nothing)."""
+        i = self._name_ids.get(name)
+        if i is None:
+            row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                i = self._name_ids[name] = row[0]
+                self._names[i] = name
+        return i
+
+    def _name(self, i: int | None) -> str | None:
+        if i is None:
+            return None
+        name = self._names.get(i)
+        if name is None:  # added by another connection since: read them all again
+            for j, n in self._db.execute("SELECT id, name FROM names"):
+                self._names[j], self._name_ids[n] = n, j
+            name = self._names[i]
+        return name
 
     # ------------------------------------------------------------------ out-of-line values
     def _put_value(self, data: bytes | None) -> bytes | int | None:
@@ -353,36 +408,57 @@ class SQLiteStore:
             await self.append_steps([record])
             return
         try:
-            self._db.execute(_STEP_SQL, _step_row(self._existing_key(record.run_id), record))
+            self._db.execute(_STEP_SQL, self._step_row(self._existing_key(record.run_id), record))
         except sqlite3.IntegrityError:
             raise _busy(record) from None
 
     async def append_steps(self, records: Sequence[StepRecord]) -> None:
         if not records:
             return
-        key = self._existing_key(records[0].run_id)
+        keys = [self._existing_key(r.run_id) for r in records]
+        rows = [self._step_row(key, r) for key, r in zip(keys, records, strict=True)]  # (names committed first)
         try:
             with self._transaction():
-                rows = [
-                    _step_row(
-                        key if r.run_id == records[0].run_id else self._existing_key(r.run_id),
-                        r,
-                        self._put_value(r.writes),
-                        self._put_value(r.snapshot),
-                    )
-                    for r in records
-                ]
+                for i, r in enumerate(records):
+                    if not (self._is_small(r.writes) and self._is_small(r.snapshot)):
+                        rows[i] = (*rows[i][:7], self._put_value(r.writes), self._put_value(r.snapshot), *rows[i][9:])
                 self._db.executemany(_STEP_SQL, rows)
         except sqlite3.IntegrityError:
             taken = {r.step for r in await self.steps(records[0].run_id)}
             raise _busy(next((r for r in records if r.step in taken), records[0])) from None
+
+    def _step_row(self, key: int, r: StepRecord) -> tuple[Any, ...]:
+        """The row of a step whose writes and snapshot are inline (the caller swaps in heap addresses)."""
+        if not 0 <= r.step <= _STEP_MASK:
+            raise StoreError(f"step number {r.step} of run {r.run_id!r} is out of range")
+        meta = r.meta()
+        del meta["seq"], meta["t"], meta["d"]  # typed columns
+        usage = meta.get("usage")
+        if isinstance(usage, dict):  # the same counters in every model step: their names are kept once
+            meta["usage"] = [*self._name_ids_of(dumps(list(usage)).decode()), *usage.values()]
+        node, route, target, status = self._name_ids_of(r.node_path, r.route, r.target, r.status)
+        return (
+            _step_id(key, r.step),
+            r.parent_step,
+            r.visit,
+            node,
+            route,
+            target,
+            status,
+            r.writes,
+            r.snapshot,
+            r.seq,
+            r.started_at,
+            r.duration,
+            dumps(meta) if meta else None,
+        )
 
     async def steps(self, run_id: str) -> list[StepRecord]:
         key = self._key(run_id)
         if key is None:
             return []
         rows = self._db.execute(
-            "SELECT id, parent_step, visit, node_path, route, target, status, writes, snapshot, seq, started_at, "
+            "SELECT id, parent_step, visit, node, route, target, status, writes, snapshot, seq, started_at, "
             "duration, meta, superseded FROM steps WHERE id BETWEEN ? AND ? ORDER BY id",
             (_step_id(key, 0), _step_id(key, _STEP_MASK)),
         ).fetchall()
@@ -391,7 +467,10 @@ class SQLiteStore:
             step = sid & _STEP_MASK
             try:
                 m = loads(meta) if meta is not None else {}
-            except ValueError as exc:
+                usage = m.get("usage")
+                if isinstance(usage, list):  # [names.id of the counter names, their values...]
+                    m["usage"] = dict(zip(loads(self._name(usage[0]) or ""), usage[1:], strict=True))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise CorruptCheckpoint(run_id, step, f"step metadata is not valid JSON ({exc})") from None
             m.update(seq=seq, t=t, d=d)
             out.append(
@@ -400,10 +479,10 @@ class SQLiteStore:
                     step,
                     parent,
                     visit,
-                    path,
-                    route,
-                    target,
-                    status,
+                    self._name(path) or "",
+                    self._name(route),
+                    self._name(target),
+                    self._name(status) or "",
                     self._get_value(writes) or b"",
                     self._get_value(snap),
                     m,
@@ -422,53 +501,51 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ journal
     async def journal_get(self, run_id: str, visit: int, node_path: str, index: int) -> JournalEntry | None:
-        key = self._key(run_id)
-        if key is None:
+        key, node = self._key(run_id), self._known_name_id(node_path)
+        if key is None or node is None:
             return None
         row = self._db.execute(
-            f"SELECT name, request_hash, idempotent, status, result, started_at, finished_at, error FROM journal "
-            f"WHERE {_JOURNAL_KEY}",
-            (key, visit, node_path, index),
+            f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE run=? AND visit=? AND node=? AND idx=?",
+            (key, visit, node, index),
         ).fetchone()
-        if row is None:
-            return None
-        name, h, idem, status, result, started, finished, error = row
-        return JournalEntry(
-            run_id,
-            visit,
-            node_path,
-            index,
-            name,
-            h,
-            bool(idem),
-            status,
-            self._get_value(result),
-            started,
-            finished,
-            error,
-        )
+        return self._journal_entry(run_id, row) if row else None
 
     async def journal_put(self, entry: JournalEntry) -> None:
         key = self._existing_key(entry.run_id)
+        node, name, status = self._name_ids_of(entry.node_path, entry.name, entry.status)
+        row: list[Any] = [key, entry.visit, node, entry.index, name, entry.request_hash, int(entry.idempotent)]
+        row += [status, entry.result, entry.started_at, entry.finished_at, entry.error]
         if self._is_small(entry.result):
-            self._db.execute(_JOURNAL_PUT, _journal_row(key, entry, entry.result))
+            self._db.execute(_JOURNAL_PUT, row)
             return
         with self._transaction():
-            self._db.execute(_JOURNAL_PUT, _journal_row(key, entry, self._put_value(entry.result)))
+            row[8] = self._put_value(entry.result)
+            self._db.execute(_JOURNAL_PUT, row)
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
         key = self._key(run_id)
         if key is None:
             return []
-        rows = self._db.execute(
-            "SELECT visit, node_path, idx, name, request_hash, idempotent, status, result, started_at, "
-            "finished_at, error FROM journal WHERE run=? ORDER BY visit, node_path, idx",
-            (key,),
-        ).fetchall()
-        return [
-            JournalEntry(run_id, visit, path, idx, name, h, bool(idem), status, self._get_value(res), t0, t1, error)
-            for visit, path, idx, name, h, idem, status, res, t0, t1, error in rows
-        ]
+        rows = self._db.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE run=?", (key,)).fetchall()
+        entries = [self._journal_entry(run_id, r) for r in rows]
+        return sorted(entries, key=lambda e: (e.visit, e.node_path, e.index))
+
+    def _journal_entry(self, run_id: str, row: tuple[Any, ...]) -> JournalEntry:
+        visit, node, idx, name, h, idem, status, result, started, finished, error = row
+        return JournalEntry(
+            run_id,
+            visit,
+            self._name(node) or "",
+            idx,
+            self._name(name) or "",
+            h,
+            bool(idem),
+            self._name(status) or "",
+            self._get_value(result),
+            started,
+            finished,
+            error,
+        )
 
     # ------------------------------------------------------------------ leases
     async def acquire(self, run_id: str, owner: str, ttl: float, now: float, *, steal_from: str | None = None) -> bool:
@@ -512,37 +589,8 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
-def _journal_row(key: int, e: JournalEntry, result: bytes | int | None) -> tuple[Any, ...]:
-    fields = (e.name, e.request_hash, int(e.idempotent), e.status, result, e.started_at, e.finished_at, e.error)
-    return (key, e.visit, e.node_path, e.index, *fields)
-
-
 def _step_id(key: int, step: int) -> int:
     return key << _STEP_BITS | step
-
-
-def _step_row(
-    key: int, r: StepRecord, writes: bytes | int | None = None, snapshot: bytes | int | None = None
-) -> tuple[Any, ...]:
-    if not 0 <= r.step <= _STEP_MASK:
-        raise StoreError(f"step number {r.step} of run {r.run_id!r} is out of range")
-    meta = r.meta()
-    del meta["seq"], meta["t"], meta["d"]  # typed columns
-    return (
-        _step_id(key, r.step),
-        r.parent_step,
-        r.visit,
-        r.node_path,
-        r.route,
-        r.target,
-        r.status,
-        r.writes if writes is None else writes,
-        r.snapshot if snapshot is None else snapshot,
-        r.seq,
-        r.started_at,
-        r.duration,
-        dumps(meta) if meta else None,
-    )
 
 
 def _split_v1_meta(meta: bytes) -> tuple[Any, ...]:
