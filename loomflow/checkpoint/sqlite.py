@@ -114,7 +114,8 @@ class SQLiteStore:
     """Checkpoints in one SQLite file; the default is ``.loomflow/loomflow.db``.
 
     ``synchronous``: ``"normal"`` survives a killed process, ``"full"`` also power loss. ``page_size``
-    (new files only) trades file size for commit cost; see the benchmarks.
+    (new files only): larger pages make every commit write more; values of a KiB or more take about their
+    size on disk whatever the page size (see the layout above).
 
     >>> store = SQLiteStore(":memory:")
     """
@@ -131,9 +132,7 @@ class SQLiteStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
-        # Larger pages pack KiB-sized values tighter but make every WAL commit write more. Applies to new
-        # files only.
-        self._db.execute(f"PRAGMA page_size={page_size}")
+        self._db.execute(f"PRAGMA page_size={page_size}")  # before the first table: new files only
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
@@ -163,6 +162,9 @@ class SQLiteStore:
         try:
             version = self._version()
             self._refuse_newer(version)
+            if version == STORE_SCHEMA_VERSION:  # another connection got there first
+                db.execute("COMMIT")
+                return
             if version is None:
                 for statement in _SCHEMA:
                     db.execute(statement)
@@ -470,8 +472,11 @@ class SQLiteStore:
                 usage = m.get("usage")
                 if isinstance(usage, list):  # [names.id of the counter names, their values...]
                     m["usage"] = dict(zip(loads(self._name(usage[0]) or ""), usage[1:], strict=True))
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                path, route, target, status = (self._name(i) for i in (path, route, target, status))
+            except ValueError as exc:
                 raise CorruptCheckpoint(run_id, step, f"step metadata is not valid JSON ({exc})") from None
+            except (KeyError, TypeError, IndexError) as exc:
+                raise CorruptCheckpoint(run_id, step, f"step refers to a name that is not stored ({exc!r})") from None
             m.update(seq=seq, t=t, d=d)
             out.append(
                 StepRecord.from_row(
@@ -479,10 +484,10 @@ class SQLiteStore:
                     step,
                     parent,
                     visit,
-                    self._name(path) or "",
-                    self._name(route),
-                    self._name(target),
-                    self._name(status) or "",
+                    path or "",
+                    route,
+                    target,
+                    status or "",
                     self._get_value(writes) or b"",
                     self._get_value(snap),
                     m,

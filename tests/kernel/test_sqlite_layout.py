@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loomflow import SQLiteStore
+from loomflow import CorruptCheckpoint, SQLiteStore
 from loomflow.errors import RunBusy
 from loomflow.testing.store_conformance import journal_entry, run_record, step_record
 
@@ -75,3 +75,41 @@ async def test_kib_sized_values_take_about_their_size_on_disk(tmp_path: Path) ->
         await store.append_step(step_record("r1", step, writes=writes))
     await store.close()
     assert db.stat().st_size < 1.2 * total
+
+
+async def test_node_paths_statuses_and_usage_keys_are_stored_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    expected = []
+    for run_id in ("r1", "r2"):
+        await store.create_run(run_record(run_id))
+        for step in range(1, 51):
+            usage = {"input_tokens": step, "output_tokens": 2 * step, "cost": None, "model": "m"}
+            rec = step_record(run_id, step, node_path="agent/model_call", route="final", usage=usage)
+            await store.append_step(rec)
+            expected.append(rec)
+        await store.journal_put(journal_entry(run_id, 3, "agent/model_call", 0, status="done", finished_at=2.0))
+    raw = sqlite3.connect(db)
+    names = [r[0] for r in raw.execute("SELECT name FROM names ORDER BY name")]
+    raw.close()
+    # node, route, target and status of the steps, name and status of the entries, the usage keys
+    assert len(names) == len(set(names)) == 7
+    reopened = SQLiteStore(db)
+    assert await reopened.steps("r1") + await reopened.steps("r2") == expected
+    assert [e.node_path for e in await reopened.journal("r2")] == ["agent/model_call"]
+    await reopened.close()
+    await store.close()
+
+
+async def test_a_step_naming_a_missing_name_is_reported_as_corrupt(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    await store.create_run(run_record("r1"))
+    await store.append_steps([step_record("r1", 1), step_record("r1", 2)])
+    raw = sqlite3.connect(db)
+    with raw:
+        raw.execute("UPDATE steps SET node=9999 WHERE id=((SELECT id FROM runs WHERE run_id='r1') << 32 | 2)")
+    raw.close()
+    with pytest.raises(CorruptCheckpoint, match=r"run 'r1' step 2"):
+        await SQLiteStore(db).steps("r1")
+    await store.close()

@@ -191,3 +191,35 @@ async def test_a_newer_file_is_still_refused_before_anything_changes(tmp_path: P
     raw = sqlite3.connect(db)
     assert raw.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == before
     raw.close()
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_connections_opening_one_file_at_once_create_or_migrate_it_once(tmp_path: Path, old: bool) -> None:
+    import threading
+
+    db = tmp_path / "s.db"
+    if old:
+        _write_v1(db)
+    errors: list[BaseException] = []
+    stores: list[SQLiteStore] = []
+    start = threading.Barrier(6)
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            stores.append(SQLiteStore(db))
+        except BaseException as exc:  # pragma: no cover - the failure this test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT count(*) FROM meta WHERE key IN ('schema_version', 'heap_segment')").fetchone() == (2,)
+    assert raw.execute("SELECT count(*) FROM runs").fetchone() == ((len(RUNS) + 1) if old else 0,)
+    raw.close()
+    for store in stores:
+        store._db.close()
