@@ -13,13 +13,13 @@ Layout (schema version 2), chosen for file size and for one dirty page per step 
   answers, usage, attempts) as JSON, NULL when there are none. Node paths, routes, targets and statuses,
   a graph's small vocabulary repeated in every step, are ids into ``names``.
 - A run's input has its own column, out of the JSON body: it is written once, and the body is rewritten
-  whenever the run pauses, resumes or ends.
-- Values longer than an eighth of a page (run inputs and bodies, step writes and snapshots, journal
-  results) are appended to ``heap``, and the row holds the value's address there instead of its bytes.
+  whenever the run pauses, resumes or ends (so the body always stays in the row, rewritten in place).
+- Values longer than an eighth of a page (run inputs, step writes and snapshots, journal results) are
+  appended to ``heap``, and the row holds the value's address there instead of its bytes.
   The heap is one byte string cut into page-sized rows (segments), each filling its own page, so these
   values take their size on disk: a row of 1-4 KiB kept inline would take a 4 KiB page alone or with one
-  neighbour. A value is written once; one that is replaced (a body rewritten, a journal result replaced)
-  leaves its old bytes behind, unreferenced.
+  neighbour. A value is written once; one that is replaced (a journal result replaced, an input
+  changed through ``update_run``; both rare) leaves its old bytes behind, unreferenced.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ class SQLiteStore:
         sql = f"INSERT INTO runs ({', '.join(_COLUMNS)}, body, input) VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)"
         try:
             with self._transaction():
-                body, inp = self._put_value(_body(run)), self._put_value(_input(run.input))
+                body, inp = _body(run), self._put_value(_input(run.input))
                 key = self._db.execute(sql, (*values, body, inp)).lastrowid
         except sqlite3.IntegrityError:
             raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
@@ -370,7 +370,7 @@ class SQLiteStore:
                 raise RunError(f"no run {run_id!r}")
             current = self._run(row)
             merged = {f: getattr(current, f) for f in _BODY_FIELDS} | body
-            cols["body"] = self._put_value(_encode_body(merged))
+            cols["body"] = _encode_body(merged)  # inline: rewritten in place, where the heap would keep old copies
             if "input" in body or (row[-1] is None and current.input is not None):  # (a version-1 row: in the body)
                 cols["input"] = self._put_value(_input(merged["input"]))
             sets = ", ".join(f"{k}=?" for k in cols)
@@ -396,7 +396,7 @@ class SQLiteStore:
         key, *cols, body, inp = row
         self._keys[cols[0]] = key
         try:
-            extra = loads(self._get_value(body) or b"")
+            extra = loads(body)
             if inp is not None:
                 extra["input"] = loads(self._get_value(inp) or b"")
         except ValueError as exc:

@@ -113,3 +113,17 @@ async def test_a_step_naming_a_missing_name_is_reported_as_corrupt(tmp_path: Pat
     with pytest.raises(CorruptCheckpoint, match=r"run 'r1' step 2"):
         await SQLiteStore(db).steps("r1")
     await store.close()
+
+
+async def test_a_run_body_rewritten_on_every_resume_does_not_pile_up(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    await store.create_run(run_record("r1", input={"text": "x" * 3000}))
+    for turn in range(200):  # a session: every turn pauses with a question and resumes with a KiB answer
+        await store.update_run("r1", status="interrupted", error=None, output={"turn": turn})
+        await store.update_run("r1", status="running", answers={f"n@{turn}:x": "y" * 2048})
+    run = await store.get_run("r1")
+    assert run is not None
+    assert (run.input, run.answers) == ({"text": "x" * 3000}, {"n@199:x": "y" * 2048})
+    await store.close()
+    assert db.stat().st_size < 100_000  # not 200 copies of the body
