@@ -3,8 +3,10 @@ table and page size holds them, and KiB-sized values take about their size on di
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,41 @@ async def test_a_run_body_rewritten_on_every_resume_does_not_pile_up(tmp_path: P
     assert (run.input, run.answers) == ({"text": "x" * 3000}, {"n@199:x": "y" * 2048})
     await store.close()
     assert db.stat().st_size < 100_000  # not 200 copies of the body
+
+
+def test_writers_on_several_connections_share_the_heap_safely(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    SQLiteStore(db)._db.close()  # create the file once
+
+    def writer(run_id: str, seed: int) -> None:
+        async def go() -> None:
+            store = SQLiteStore(db)
+            await store.create_run(run_record(run_id))
+            rng = random.Random(seed)
+            for step in range(1, 41):
+                big = _blob(rng, rng.randrange(600, 9000))
+                await store.append_step(step_record(run_id, step, writes=big))
+                await store.journal_put(journal_entry(run_id, step, "n", 0, status="done", result=big[::-1]))
+            await store.close()
+
+        asyncio.run(go())
+
+    threads = [threading.Thread(target=writer, args=(f"r{i}", i)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    async def check() -> None:
+        store = SQLiteStore(db)
+        for i in range(3):
+            rng = random.Random(i)
+            steps = await store.steps(f"r{i}")
+            journal = await store.journal(f"r{i}")
+            assert len(steps) == len(journal) == 40
+            for rec, entry in zip(steps, journal, strict=True):
+                big = _blob(rng, rng.randrange(600, 9000))
+                assert (rec.writes, entry.result) == (big, big[::-1])
+        await store.close()
+
+    asyncio.run(check())

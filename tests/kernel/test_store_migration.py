@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,6 @@ async def test_a_newer_file_is_still_refused_before_anything_changes(tmp_path: P
 
 @pytest.mark.parametrize("old", [False, True])
 def test_connections_opening_one_file_at_once_create_or_migrate_it_once(tmp_path: Path, old: bool) -> None:
-    import threading
-
     db = tmp_path / "s.db"
     if old:
         _write_v1(db)
