@@ -41,6 +41,7 @@ DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 
 _STEP_BITS = 32  # steps.id = run key << 32 | step
 _STEP_MASK = (1 << _STEP_BITS) - 1
+_KEYS_KEPT = 10_000  # run_id -> key entries a store keeps in memory
 
 # Plain rowid tables for rows that can be large; WITHOUT ROWID only where rows stay small (an index
 # b-tree spills rows above a quarter page to overflow pages).
@@ -322,7 +323,13 @@ class SQLiteStore:
             row = self._db.execute("SELECT id FROM runs WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
                 return None
-            key = self._keys[run_id] = row[0]
+            key = self._remember(run_id, row[0])
+        return key
+
+    def _remember(self, run_id: str, key: int) -> int:
+        if len(self._keys) >= _KEYS_KEPT:  # a long-lived process sees many runs; it only needs the recent ones
+            self._keys.clear()
+        self._keys[run_id] = key
         return key
 
     def _existing_key(self, run_id: str) -> int:
@@ -348,7 +355,7 @@ class SQLiteStore:
         except sqlite3.IntegrityError:
             raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
         assert key is not None
-        self._keys[run.run_id] = key
+        self._remember(run.run_id, key)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
@@ -394,7 +401,7 @@ class SQLiteStore:
 
     def _run(self, row: tuple[Any, ...]) -> RunRecord:
         key, *cols, body, inp = row
-        self._keys[cols[0]] = key
+        self._remember(cols[0], key)
         try:
             extra = loads(body)
             if inp is not None:

@@ -167,3 +167,17 @@ def test_writers_on_several_connections_share_the_heap_safely(tmp_path: Path) ->
         await store.close()
 
     asyncio.run(check())
+
+
+async def test_forgotten_run_keys_are_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import loomflow.checkpoint.sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_KEYS_KEPT", 2)
+    store = SQLiteStore(tmp_path / "s.db")
+    for i in range(5):
+        await store.create_run(run_record(f"r{i}"))
+        await store.append_step(step_record(f"r{i}", 1, node_path=f"n{i}"))
+    assert len(store._keys) <= 2
+    for i in range(5):
+        assert [s.node_path for s in await store.steps(f"r{i}")] == [f"n{i}"]
+    await store.close()
