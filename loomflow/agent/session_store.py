@@ -16,8 +16,12 @@ from loomflow.events import Event
 
 __all__ = ["MemorySessionStore", "SQLiteSessionStore", "SessionStore"]
 
+# sessions and signals are WITHOUT ROWID (their key is the table: one b-tree, not a table and an index);
+# files made before keep their rowid tables, with the same columns.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, created_at REAL NOT NULL, metadata BLOB);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, created_at REAL NOT NULL, metadata BLOB
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS session_runs (
     session_id TEXT NOT NULL, idx INTEGER NOT NULL, run_id TEXT NOT NULL UNIQUE, PRIMARY KEY (session_id, idx)
 );
@@ -28,7 +32,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS signals (
     session_id TEXT NOT NULL, idx INTEGER NOT NULL, dedupe_key TEXT NOT NULL, data BLOB NOT NULL,
     consumed_by TEXT, PRIMARY KEY (session_id, idx), UNIQUE (session_id, dedupe_key)
-);
+) WITHOUT ROWID;
 """
 
 

@@ -19,7 +19,7 @@ from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
 __all__ = ["STORE_SCHEMA_VERSION", "CheckpointStore"]
 
 #: bumped whenever a store's tables change; opening a newer store is a StoreVersionError
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 
 
 @runtime_checkable

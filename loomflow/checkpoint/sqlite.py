@@ -3,6 +3,23 @@
 ``synchronous="normal"`` (the default) keeps every committed step through a killed process;
 ``synchronous="full"`` also survives power loss, at the cost of an fsync per commit.
 Calls run on the event loop's thread: a step insert is ~10 µs, cheaper than any hop to a thread.
+
+Layout (schema version 2), chosen for file size and for one dirty page per step commit:
+
+- ``runs`` is keyed by an integer ``id``; child tables hold that key, not the 32-character run id.
+- ``steps`` is a rowid table whose key packs ``run key << 32 | step``: the key is the compare-and-swap
+  (a taken step number is a primary-key conflict) and there is no separate index to update.
+  The small step fields are typed columns; ``meta`` holds only the rare ones (error, interrupts,
+  answers, usage, attempts) as JSON, NULL when there are none. Node paths, routes, targets and statuses,
+  a graph's small vocabulary repeated in every step, are ids into ``names``.
+- A run's input has its own column, out of the JSON body: it is written once, and the body is rewritten
+  whenever the run pauses, resumes or ends (so the body always stays in the row, rewritten in place).
+- Values longer than an eighth of a page (run inputs, step writes and snapshots, journal results) are
+  appended to ``heap``, and the row holds the value's address there instead of its bytes.
+  The heap is one byte string cut into page-sized rows (segments), each filling its own page, so these
+  values take their size on disk: a row of 1-4 KiB kept inline would take a 4 KiB page alone or with one
+  neighbour. A value is written once; one that is replaced (a journal result replaced, an input
+  changed through ``update_run``; both rare) leaves its old bytes behind, unreferenced.
 """
 
 from __future__ import annotations
@@ -22,32 +39,41 @@ __all__ = ["DEFAULT_PATH", "SQLiteStore"]
 
 DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 
-# Plain rowid tables, not WITHOUT ROWID: deltas of a KiB or more would otherwise leave most of each
-# b-tree page empty (measured: 1.9 MB against 0.6 MB for 400 deltas of 1 KiB).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, graph TEXT NOT NULL, fingerprint TEXT NOT NULL, state_version INTEGER NOT NULL,
-    status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
-    parent_run TEXT, parent_step INTEGER, kind TEXT NOT NULL DEFAULT 'run', replay_of TEXT,
-    seq_reserved INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires REAL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL, step INTEGER NOT NULL, parent_step INTEGER, visit INTEGER NOT NULL,
-    node_path TEXT NOT NULL, route TEXT, target TEXT, status TEXT NOT NULL,
-    writes BLOB NOT NULL, snapshot BLOB, meta BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, step)
-);
-CREATE TABLE IF NOT EXISTS journal (
-    run_id TEXT NOT NULL, visit INTEGER NOT NULL, node_path TEXT NOT NULL, idx INTEGER NOT NULL,
-    name TEXT NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status TEXT NOT NULL,
-    result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
-    PRIMARY KEY (run_id, visit, node_path, idx)
-);
-"""
+_STEP_BITS = 32  # steps.id = run key << 32 | step
+_STEP_MASK = (1 << _STEP_BITS) - 1
+_KEYS_KEPT = 10_000  # run_id -> key entries a store keeps in memory
+
+# Plain rowid tables for rows that can be large; WITHOUT ROWID only where rows stay small (an index
+# b-tree spills rows above a quarter page to overflow pages).
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL)",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, graph TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        state_version INTEGER NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        parent_run TEXT, parent_step INTEGER, kind TEXT NOT NULL DEFAULT 'run', replay_of TEXT,
+        seq_reserved INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires REAL,
+        body BLOB NOT NULL, input BLOB
+    )""",
+    "CREATE INDEX runs_parent ON runs(parent_run) WHERE parent_run IS NOT NULL",
+    "CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    # node, route, target, status: names.id
+    """CREATE TABLE steps (
+        id INTEGER PRIMARY KEY, parent_step INTEGER, visit INTEGER NOT NULL, node INTEGER NOT NULL,
+        route INTEGER, target INTEGER, status INTEGER NOT NULL, writes BLOB NOT NULL, snapshot BLOB,
+        seq INTEGER NOT NULL, started_at REAL NOT NULL, duration REAL NOT NULL, meta BLOB,
+        superseded INTEGER NOT NULL DEFAULT 0
+    )""",
+    # node, name, status: names.id
+    """CREATE TABLE journal (
+        run INTEGER NOT NULL, visit INTEGER NOT NULL, node INTEGER NOT NULL, idx INTEGER NOT NULL,
+        name INTEGER NOT NULL, request_hash TEXT NOT NULL, idempotent INTEGER NOT NULL, status INTEGER NOT NULL,
+        result BLOB, started_at REAL NOT NULL, finished_at REAL, error TEXT,
+        PRIMARY KEY (run, visit, node, idx)
+    ) WITHOUT ROWID""",
+    # segment id * meta.heap_segment + offset = a value's address; at the address, 4 bytes of length, the value
+    "CREATE TABLE heap (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+)
 
 # Fields kept in the JSON body column; the rest are columns so they can be queried or CAS-updated.
 _BODY_FIELDS = (
@@ -76,17 +102,21 @@ _COLUMNS = (
     "replay_of",
     "seq_reserved",
 )
+_RUN_SELECT = f"SELECT id, {', '.join(_COLUMNS)}, body, input FROM runs"
 _STEP_SQL = (
-    "INSERT INTO steps (run_id, step, parent_step, visit, node_path, route, target, status, writes, "
-    "snapshot, meta, superseded) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)"
+    "INSERT INTO steps (id, parent_step, visit, node, route, target, status, writes, snapshot, seq, "
+    "started_at, duration, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_JOURNAL_COLUMNS = "visit, node, idx, name, request_hash, idempotent, status, result, started_at, finished_at, error"
+_JOURNAL_PUT = "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 class SQLiteStore:
     """Checkpoints in one SQLite file; the default is ``.loomflow/loomflow.db``.
 
     ``synchronous``: ``"normal"`` survives a killed process, ``"full"`` also power loss. ``page_size``
-    (new files only) trades file size for commit cost; see the benchmarks.
+    (new files only): larger pages make every commit write more; values of a KiB or more take about their
+    size on disk whatever the page size (see the layout above).
 
     >>> store = SQLiteStore(":memory:")
     """
@@ -103,25 +133,211 @@ class SQLiteStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
-        # Larger pages pack KiB-sized deltas tighter (8 KiB: 1.6x the state on disk for 2 KiB deltas, against
-        # 2.1x) but make every WAL commit write more (+30% per step measured). Applies to new files only.
-        self._db.execute(f"PRAGMA page_size={page_size}")
+        self._db.execute(f"PRAGMA page_size={page_size}")  # before the first table: new files only
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.executescript(_SCHEMA)
-        self._check_version()
+        self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
+        self._name_ids: dict[str, int] = {}  # the rows of `names` this connection has seen, both ways
+        self._names: dict[int, str] = {}
+        self._open_schema()
+        # bytes per heap segment: a segment row fills its page without spilling to an overflow page
+        self._segment = int(self._db.execute("SELECT value FROM meta WHERE key='heap_segment'").fetchone()[0])
+        self._inline = (self._segment + 64) // 8  # values up to this many bytes stay in their row
 
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
-        elif int(row[0]) > STORE_SCHEMA_VERSION:
+    # ------------------------------------------------------------------ schema
+    def _version(self) -> int | None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None:
+                return int(row[0])
+        return 1 if "runs" in tables else None  # a version-1 file that crashed before recording it
+
+    def _open_schema(self) -> None:
+        version = self._version()
+        if version == STORE_SCHEMA_VERSION:
+            return
+        self._refuse_newer(version)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # one creator or migrator at a time; the others wait, then see it done
+        try:
+            version = self._version()
+            self._refuse_newer(version)
+            if version == STORE_SCHEMA_VERSION:  # another connection got there first
+                db.execute("COMMIT")
+                return
+            if version is None:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
+            elif version < STORE_SCHEMA_VERSION:
+                self._migrate_v1()
+            page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            db.execute("INSERT INTO meta VALUES ('heap_segment', ?)", (str(page_size - 64),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _refuse_newer(self, version: int | None) -> None:
+        if version is not None and version > STORE_SCHEMA_VERSION:
             raise StoreVersionError(
-                f"store {self.path} has schema version {row[0]}, newer than this loomflow's "
+                f"store {self.path} has schema version {version}, newer than this loomflow's "
                 f"{STORE_SCHEMA_VERSION}; upgrade loomflow to open it"
             )
 
+    def _migrate_v1(self) -> None:
+        """Rewrite a version-1 file in place (the caller holds the transaction): runs keep their rowid as
+        their key, step metadata moves from JSON to columns, child rows take the integer run key."""
+        db = self._db
+        for table in ("runs", "steps", "journal"):
+            db.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
+        db.execute("DROP INDEX IF EXISTS runs_parent")
+        for statement in _SCHEMA[2:]:
+            db.execute(statement)
+        cols = ", ".join(_COLUMNS)
+        db.execute(
+            f"INSERT INTO runs (id, {cols}, lease_owner, lease_expires, body) "
+            f"SELECT rowid, {cols}, lease_owner, lease_expires, body FROM v1_runs ORDER BY rowid"
+        )
+        # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub run
+        db.execute(
+            "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
+            "SELECT DISTINCT run_id, '', '', 0, 'unknown', 0, 0, '{}' FROM "
+            "(SELECT run_id FROM v1_steps UNION SELECT run_id FROM v1_journal) "
+            "WHERE run_id NOT IN (SELECT run_id FROM runs)"
+        )
+        entries = db.execute(
+            "SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, j.status, j.result, "
+            "j.started_at, j.finished_at, j.error FROM v1_journal j JOIN runs r USING (run_id)"
+        ).fetchall()
+        db.executemany(
+            _JOURNAL_PUT,
+            [
+                (key, visit, node, idx, name_id, h, idem, status, *e)
+                for (key, visit, path, idx, name, h, idem, st, *e) in entries
+                for node, name_id, status in [self._name_ids_of(path, name, st)]
+            ],
+        )
+        rows = db.execute(
+            "SELECT r.id, s.step, s.parent_step, s.visit, s.node_path, s.route, s.target, s.status, s.writes, "
+            "s.snapshot, s.meta, s.superseded FROM v1_steps s JOIN runs r USING (run_id)"
+        ).fetchall()
+        rows = [(*row[:10], *_split_v1_meta(row[10]), row[11]) for row in rows]
+        db.executemany(
+            "INSERT INTO steps (id, parent_step, visit, node, route, target, status, writes, snapshot, seq, "
+            "started_at, duration, meta, superseded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (_step_id(key, step), parent, visit, *self._name_ids_of(path, route, target, status), *row)
+                for key, step, parent, visit, path, route, target, status, *row in rows
+            ],
+        )
+        for table in ("steps", "journal", "runs"):
+            db.execute(f"DROP TABLE v1_{table}")
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(STORE_SCHEMA_VERSION),))
+
+    # ------------------------------------------------------------------ names
+    def _name_ids_of(self, *names: str | None) -> list[int | None]:
+        """The ids of ``names`` (None stays None), adding new ones to ``names``. New names are committed on
+        their own, before the step that uses them: a step that loses its race leaves a harmless name."""
+        ids: list[int | None] = []
+        for name in names:
+            i = self._name_ids.get(name) if name is not None else None
+            if i is None and name is not None:
+                row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+                if row is None:
+                    self._db.execute("INSERT OR IGNORE INTO names (name) VALUES (?)", (name,))
+                    row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+                i = self._name_ids[name] = row[0]
+                self._names[i] = name
+            ids.append(i)
+        return ids
+
+    def _known_name_id(self, name: str) -> int | None:
+        """The id of ``name`` if it has one (a lookup that adds nothing)."""
+        i = self._name_ids.get(name)
+        if i is None:
+            row = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                i = self._name_ids[name] = row[0]
+                self._names[i] = name
+        return i
+
+    def _name(self, i: int | None) -> str | None:
+        if i is None:
+            return None
+        name = self._names.get(i)
+        if name is None:  # added by another connection since: read them all again
+            for j, n in self._db.execute("SELECT id, name FROM names"):
+                self._names[j], self._name_ids[n] = n, j
+            name = self._names[i]
+        return name
+
+    # ------------------------------------------------------------------ out-of-line values
+    def _put_value(self, data: bytes | None) -> bytes | int | None:
+        """``data`` itself if it is small, else its address in the heap (call inside a write transaction)."""
+        if data is None or len(data) <= self._inline:
+            return data
+        db, size = self._db, self._segment
+        record = len(data).to_bytes(4, "big") + data
+        last = db.execute("SELECT id, length(data) FROM heap ORDER BY id DESC LIMIT 1").fetchone()
+        seg, used = last or (0, size)
+        if size - used < 5:  # not even the length and one byte: start a segment
+            seg, used = seg + 1, 0
+        address = seg * size + used
+        if used:
+            # (|| makes text of blobs; the cast keeps the segment a blob, whose length() counts bytes)
+            db.execute("UPDATE heap SET data = CAST(data || ? AS BLOB) WHERE id=?", (record[: size - used], seg))
+            record, seg = record[size - used :], seg + 1
+        db.executemany(
+            "INSERT INTO heap (id, data) VALUES (?, ?)",
+            [(seg + i, record[at : at + size]) for i, at in enumerate(range(0, len(record), size))],
+        )
+        return address
+
+    def _get_value(self, value: bytes | int | None) -> bytes | None:
+        if not isinstance(value, int):
+            return value
+        seg, offset = divmod(value, self._segment)
+        row = self._db.execute("SELECT data FROM heap WHERE id=?", (seg,)).fetchone()
+        data = row[0][offset:] if row else b""
+        end = 4 + int.from_bytes(data[:4], "big")
+        if len(data) < end:
+            more = self._db.execute(
+                "SELECT data FROM heap WHERE id BETWEEN ? AND ? ORDER BY id",
+                (seg + 1, seg + (offset + end - 1) // self._segment),
+            )
+            data += b"".join(r[0] for r in more)
+        return data[4:end]
+
+    def _is_small(self, data: bytes | None) -> bool:
+        return data is None or len(data) <= self._inline
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
     # ------------------------------------------------------------------ graphs and runs
+    def _key(self, run_id: str) -> int | None:
+        key = self._keys.get(run_id)
+        if key is None:
+            row = self._db.execute("SELECT id FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            key = self._remember(run_id, row[0])
+        return key
+
+    def _remember(self, run_id: str, key: int) -> int:
+        if len(self._keys) >= _KEYS_KEPT:  # a long-lived process sees many runs; it only needs the recent ones
+            self._keys.clear()
+        self._keys[run_id] = key
+        return key
+
+    def _existing_key(self, run_id: str) -> int:
+        key = self._key(run_id)
+        if key is None:
+            raise RunError(f"no run {run_id!r}")
+        return key
+
     async def put_graph(self, fingerprint: str, structure: dict[str, Any]) -> None:
         self._db.execute("INSERT OR IGNORE INTO graphs VALUES (?, ?)", (fingerprint, dumps(structure)))
 
@@ -131,17 +347,19 @@ class SQLiteStore:
 
     async def create_run(self, run: RunRecord) -> None:
         values = [getattr(run, c) for c in _COLUMNS]
+        sql = f"INSERT INTO runs ({', '.join(_COLUMNS)}, body, input) VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)"
         try:
-            self._db.execute(
-                f"INSERT INTO runs ({', '.join(_COLUMNS)}, body) VALUES ({', '.join('?' * len(_COLUMNS))}, ?)",
-                (*values, _body(run)),
-            )
+            with self._transaction():
+                body, inp = _body(run), self._put_value(_input(run.input))
+                key = self._db.execute(sql, (*values, body, inp)).lastrowid
         except sqlite3.IntegrityError:
             raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
+        assert key is not None
+        self._remember(run.run_id, key)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)}, body FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return _run(row) if row else None
+        row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
+        return self._run(row) if row else None
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
         cols = {k: v for k, v in fields.items() if k in _COLUMNS}
@@ -149,14 +367,21 @@ class SQLiteStore:
         unknown = set(fields) - set(cols) - set(body)
         if unknown:
             raise StoreError(f"update_run got unknown field(s) {sorted(unknown)}")
-        if body:
-            current = await self.get_run(run_id)
-            if current is None:
+        if not body:
+            sets = ", ".join(f"{k}=?" for k in cols)
+            self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
+            return
+        with self._transaction():
+            row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
                 raise RunError(f"no run {run_id!r}")
+            current = self._run(row)
             merged = {f: getattr(current, f) for f in _BODY_FIELDS} | body
-            cols["body"] = _encode_body(merged)
-        sets = ", ".join(f"{k}=?" for k in cols)
-        self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
+            cols["body"] = _encode_body(merged)  # inline: rewritten in place, where the heap would keep old copies
+            if "input" in body or (row[-1] is None and current.input is not None):  # (a version-1 row: in the body)
+                cols["input"] = self._put_value(_input(merged["input"]))
+            sets = ", ".join(f"{k}=?" for k in cols)
+            self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
 
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, parent_run: str | None = None
@@ -170,97 +395,169 @@ class SQLiteStore:
             args.append(parent_run)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)}, body FROM runs {clause} ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (*args, limit),
+            f"{_RUN_SELECT} {clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
         ).fetchall()
-        return [_run(r) for r in rows]
+        return [self._run(r) for r in rows]
+
+    def _run(self, row: tuple[Any, ...]) -> RunRecord:
+        key, *cols, body, inp = row
+        self._remember(cols[0], key)
+        try:
+            extra = loads(body)
+            if inp is not None:
+                extra["input"] = loads(self._get_value(inp) or b"")
+        except ValueError as exc:
+            raise CorruptCheckpoint(cols[0], None, f"run record is not valid JSON ({exc})") from None
+        extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
+        return RunRecord(**dict(zip(_COLUMNS, cols, strict=True)), **extra)
 
     # ------------------------------------------------------------------ steps
     async def append_step(self, record: StepRecord) -> None:
+        if not (self._is_small(record.writes) and self._is_small(record.snapshot)):
+            await self.append_steps([record])
+            return
         try:
-            self._db.execute(_STEP_SQL, _step_row(record))
+            self._db.execute(_STEP_SQL, self._step_row(self._existing_key(record.run_id), record))
         except sqlite3.IntegrityError:
             raise _busy(record) from None
 
     async def append_steps(self, records: Sequence[StepRecord]) -> None:
         if not records:
             return
-        db = self._db
-        db.execute("BEGIN")
+        keys = [self._existing_key(r.run_id) for r in records]
+        rows = [self._step_row(key, r) for key, r in zip(keys, records, strict=True)]  # (names committed first)
         try:
-            db.executemany(_STEP_SQL, [_step_row(r) for r in records])
+            with self._transaction():
+                for i, r in enumerate(records):
+                    if not (self._is_small(r.writes) and self._is_small(r.snapshot)):
+                        rows[i] = (*rows[i][:7], self._put_value(r.writes), self._put_value(r.snapshot), *rows[i][9:])
+                self._db.executemany(_STEP_SQL, rows)
         except sqlite3.IntegrityError:
-            db.execute("ROLLBACK")
             taken = {r.step for r in await self.steps(records[0].run_id)}
             raise _busy(next((r for r in records if r.step in taken), records[0])) from None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+
+    def _step_row(self, key: int, r: StepRecord) -> tuple[Any, ...]:
+        """The row of a step whose writes and snapshot are inline (the caller swaps in heap addresses)."""
+        if not 0 <= r.step <= _STEP_MASK:
+            raise StoreError(f"step number {r.step} of run {r.run_id!r} is out of range")
+        meta = r.meta()
+        del meta["seq"], meta["t"], meta["d"]  # typed columns
+        usage = meta.get("usage")
+        if isinstance(usage, dict):  # the same counters in every model step: their names are kept once
+            meta["usage"] = [*self._name_ids_of(dumps(list(usage)).decode()), *usage.values()]
+        node, route, target, status = self._name_ids_of(r.node_path, r.route, r.target, r.status)
+        return (
+            _step_id(key, r.step),
+            r.parent_step,
+            r.visit,
+            node,
+            route,
+            target,
+            status,
+            r.writes,
+            r.snapshot,
+            r.seq,
+            r.started_at,
+            r.duration,
+            dumps(meta) if meta else None,
+        )
 
     async def steps(self, run_id: str) -> list[StepRecord]:
+        key = self._key(run_id)
+        if key is None:
+            return []
         rows = self._db.execute(
-            "SELECT step, parent_step, visit, node_path, route, target, status, writes, snapshot, meta, "
-            "superseded FROM steps WHERE run_id=? ORDER BY step",
-            (run_id,),
+            "SELECT id, parent_step, visit, node, route, target, status, writes, snapshot, seq, started_at, "
+            "duration, meta, superseded FROM steps WHERE id BETWEEN ? AND ? ORDER BY id",
+            (_step_id(key, 0), _step_id(key, _STEP_MASK)),
         ).fetchall()
         out = []
-        for step, parent, visit, path, route, target, status, writes, snap, meta, sup in rows:
+        for sid, parent, visit, path, route, target, status, writes, snap, seq, t, d, meta, sup in rows:
+            step = sid & _STEP_MASK
             try:
-                m = loads(meta)
+                m = loads(meta) if meta is not None else {}
+                usage = m.get("usage")
+                if isinstance(usage, list):  # [names.id of the counter names, their values...]
+                    m["usage"] = dict(zip(loads(self._name(usage[0]) or ""), usage[1:], strict=True))
+                path, route, target, status = (self._name(i) for i in (path, route, target, status))
             except ValueError as exc:
                 raise CorruptCheckpoint(run_id, step, f"step metadata is not valid JSON ({exc})") from None
+            except (KeyError, TypeError, IndexError) as exc:
+                raise CorruptCheckpoint(run_id, step, f"step refers to a name that is not stored ({exc!r})") from None
+            m.update(seq=seq, t=t, d=d)
             out.append(
                 StepRecord.from_row(
-                    run_id, step, parent, visit, path, route, target, status, writes, snap, m, bool(sup)
+                    run_id,
+                    step,
+                    parent,
+                    visit,
+                    path or "",
+                    route,
+                    target,
+                    status or "",
+                    self._get_value(writes) or b"",
+                    self._get_value(snap),
+                    m,
+                    bool(sup),
                 )
             )
         return out
 
     async def supersede(self, run_id: str, from_step: int) -> None:
-        self._db.execute("UPDATE steps SET superseded=1 WHERE run_id=? AND step>=?", (run_id, from_step))
+        key = self._key(run_id)
+        if key is not None:
+            self._db.execute(
+                "UPDATE steps SET superseded=1 WHERE id BETWEEN ? AND ?",
+                (_step_id(key, max(from_step, 0)), _step_id(key, _STEP_MASK)),
+            )
 
     # ------------------------------------------------------------------ journal
     async def journal_get(self, run_id: str, visit: int, node_path: str, index: int) -> JournalEntry | None:
-        row = self._db.execute(
-            "SELECT name, request_hash, idempotent, status, result, started_at, finished_at, error FROM journal "
-            "WHERE run_id=? AND visit=? AND node_path=? AND idx=?",
-            (run_id, visit, node_path, index),
-        ).fetchone()
-        if row is None:
+        key, node = self._key(run_id), self._known_name_id(node_path)
+        if key is None or node is None:
             return None
-        name, h, idem, status, result, started, finished, error = row
-        return JournalEntry(
-            run_id, visit, node_path, index, name, h, bool(idem), status, result, started, finished, error
-        )
+        row = self._db.execute(
+            f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE run=? AND visit=? AND node=? AND idx=?",
+            (key, visit, node, index),
+        ).fetchone()
+        return self._journal_entry(run_id, row) if row else None
 
     async def journal_put(self, entry: JournalEntry) -> None:
-        db = self._db
-        db.execute(
-            "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                entry.run_id,
-                entry.visit,
-                entry.node_path,
-                entry.index,
-                entry.name,
-                entry.request_hash,
-                int(entry.idempotent),
-                entry.status,
-                entry.result,
-                entry.started_at,
-                entry.finished_at,
-                entry.error,
-            ),
-        )
+        key = self._existing_key(entry.run_id)
+        node, name, status = self._name_ids_of(entry.node_path, entry.name, entry.status)
+        row: list[Any] = [key, entry.visit, node, entry.index, name, entry.request_hash, int(entry.idempotent)]
+        row += [status, entry.result, entry.started_at, entry.finished_at, entry.error]
+        if self._is_small(entry.result):
+            self._db.execute(_JOURNAL_PUT, row)
+            return
+        with self._transaction():
+            row[8] = self._put_value(entry.result)
+            self._db.execute(_JOURNAL_PUT, row)
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
-        rows = self._db.execute(
-            "SELECT run_id, visit, node_path, idx, name, request_hash, idempotent, status, result, started_at, "
-            "finished_at, error FROM journal WHERE run_id=? ORDER BY visit, node_path, idx",
-            (run_id,),
-        ).fetchall()
-        return [JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), *r[7:]) for r in rows]
+        key = self._key(run_id)
+        if key is None:
+            return []
+        rows = self._db.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE run=?", (key,)).fetchall()
+        entries = [self._journal_entry(run_id, r) for r in rows]
+        return sorted(entries, key=lambda e: (e.visit, e.node_path, e.index))
+
+    def _journal_entry(self, run_id: str, row: tuple[Any, ...]) -> JournalEntry:
+        visit, node, idx, name, h, idem, status, result, started, finished, error = row
+        return JournalEntry(
+            run_id,
+            visit,
+            self._name(node) or "",
+            idx,
+            self._name(name) or "",
+            h,
+            bool(idem),
+            self._name(status) or "",
+            self._get_value(result),
+            started,
+            finished,
+            error,
+        )
 
     # ------------------------------------------------------------------ leases
     async def acquire(self, run_id: str, owner: str, ttl: float, now: float, *, steal_from: str | None = None) -> bool:
@@ -288,41 +585,52 @@ class SQLiteStore:
         return f"SQLiteStore({str(self.path) if self.path else ':memory:'!r})"
 
 
-def _step_row(r: StepRecord) -> tuple[Any, ...]:
-    return (
-        r.run_id,
-        r.step,
-        r.parent_step,
-        r.visit,
-        r.node_path,
-        r.route,
-        r.target,
-        r.status,
-        r.writes,
-        r.snapshot,
-        dumps(r.meta()),
-    )
+class _Transaction:
+    """``with``: BEGIN IMMEDIATE (a transaction that reads before it writes must hold the write lock from the
+    start, or a concurrent commit makes its first write fail at once), then COMMIT, or ROLLBACK on error."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _step_id(key: int, step: int) -> int:
+    return key << _STEP_BITS | step
+
+
+def _split_v1_meta(meta: bytes) -> tuple[Any, ...]:
+    """Version 1's JSON step metadata as (seq, started_at, duration, meta); unreadable bytes stay as they are."""
+    try:
+        m = loads(meta)
+        seq, t, d = m.pop("seq"), m.pop("t"), m.pop("d")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0, 0.0, 0.0, meta  # still reported as CorruptCheckpoint when the step is read
+    return seq, t, d, dumps(m) if m else None
 
 
 def _busy(record: StepRecord) -> RunBusy:
     return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
 
 
+def _input(value: dict[str, Any] | None) -> bytes | None:
+    return None if value is None else dumps(value)
+
+
 def _encode_body(fields: dict[str, Any]) -> bytes:
-    fields = dict(fields)
-    fields["interrupts"] = [i.to_json() for i in fields.get("interrupts") or ()]
-    return dumps(fields)
+    # the input has its own column; fields left at their default (None, no interrupts) are not written,
+    # reading restores the defaults
+    out = {k: v for k, v in fields.items() if v is not None and k not in ("interrupts", "input")}
+    if fields.get("interrupts"):
+        out["interrupts"] = [i.to_json() for i in fields["interrupts"]]
+    return dumps(out)
 
 
 def _body(run: RunRecord) -> bytes:
     return _encode_body({f: getattr(run, f) for f in _BODY_FIELDS})
-
-
-def _run(row: tuple[Any, ...]) -> RunRecord:
-    *cols, body = row
-    try:
-        extra = loads(body)
-    except ValueError as exc:
-        raise CorruptCheckpoint(cols[0], None, f"run record is not valid JSON ({exc})") from None
-    extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
-    return RunRecord(**dict(zip(_COLUMNS, cols, strict=True)), **extra)

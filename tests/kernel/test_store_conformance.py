@@ -55,7 +55,10 @@ async def test_corrupt_step_row_names_run_and_step_and_spares_other_runs(tmp_pat
             await store.append_step(step_record(run_id, step))
     raw = sqlite3.connect(db)
     with raw:
-        raw.execute("UPDATE steps SET meta=? WHERE run_id='bad' AND step=2", (b"{not json",))
+        # schema 2: a step's key packs (run key, step)
+        raw.execute(
+            "UPDATE steps SET meta=? WHERE id=((SELECT id FROM runs WHERE run_id='bad') << 32 | 2)", (b"{not json",)
+        )
     raw.close()
 
     with pytest.raises(CorruptCheckpoint, match=r"run 'bad' step 2") as info:
