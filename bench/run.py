@@ -25,9 +25,12 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -135,8 +138,11 @@ def tree_digest() -> str:
     return h.hexdigest()
 
 
-def ensure_venv(name: str, what: str, stamp: str, installs: list[list[str]], fallback: str) -> str:
-    """The python of the bench virtualenv ``name``, (re)installed when ``stamp`` changed since last time."""
+def ensure_venv(name: str, what: str, stamp: str, install: Callable[[list[str]], None], fallback: str) -> str:
+    """The python of the bench virtualenv ``name``, (re)installed when ``stamp`` changed since last time.
+
+    ``install`` gets the venv's ``pip install`` command line and runs what it needs.
+    """
     venv = VENVS / name
     py = venv / "bin" / "python"
     stamp_file = venv / ".bench-stamp"
@@ -146,9 +152,7 @@ def ensure_venv(name: str, what: str, stamp: str, installs: list[list[str]], fal
     try:
         if not py.exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        for args in installs:
-            subprocess.run([*pip, *args], check=True)
+        install([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
     except subprocess.CalledProcessError as exc:
         sys.exit(f"could not install {what} into {venv} ({exc}); {fallback}")
     stamp_file.write_text(stamp)
@@ -162,13 +166,19 @@ def ensure_loomflow() -> str:
     ``PYTHONDONTWRITEBYTECODE`` would compile loomflow from source in every fresh process; LangGraph's side
     is a regular install from PyPI, so loomflow's is one too.
     """
-    root = str(HERE.parent)
+
+    def install(pip: list[str]) -> None:
+        # from a copy: pip builds a local project in its own tree (build/, *.egg-info)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = HERE.parent
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy2(root / name, tmp)
+            shutil.copytree(root / "loomflow", Path(tmp) / "loomflow", ignore=shutil.ignore_patterns("__pycache__"))
+            subprocess.run([*pip, tmp], check=True)  # its dependencies (the first time)
+            subprocess.run([*pip, "--no-deps", "--force-reinstall", tmp], check=True)  # this tree's loomflow
+
     return ensure_venv(
-        "lf",
-        "loomflow (this working tree, non-editable)",
-        tree_digest(),
-        [[root], ["--no-deps", "--force-reinstall", root]],  # dependencies, then this tree's loomflow
-        "run with --in-place to use this interpreter",
+        "lf", "loomflow (this working tree, non-editable)", tree_digest(), install, "run with --in-place instead"
     )
 
 
@@ -178,7 +188,7 @@ def ensure_langgraph() -> str:
         "lg",
         "LangGraph (pinned requirements)",
         LG_REQUIREMENTS.read_text(),
-        [["-r", str(LG_REQUIREMENTS)]],
+        lambda pip: subprocess.run([*pip, "-r", str(LG_REQUIREMENTS)], check=True),
         "run with --no-langgraph to skip that side",
     )
 

@@ -112,7 +112,7 @@ async def run_demo(
     say(f"\n== its canonical trace ==\n{result.trace}")
     usage = result.usage
     say(f"\nusage: {usage.get('input_tokens', 0):.0f} input + {usage.get('output_tokens', 0):.0f} output tokens")
-    say(f"store: {Path(db).resolve()}  (try: sqlite3 {db} 'select step, node_path, status from steps')")
+    say(f"store: {Path(db).resolve()}  (try: python -m loomflow runs show {result.run_id} --db {db})")
     await again.close()
     return result
 
