@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["Event", "EventLog"]
+
+#: the data fields of the events the step emits, which ``EventLog.add`` takes as a tuple of their values
+_PACKED: Final = {"node_started": (), "node_finished": ("status", "route", "target")}
+_Row = tuple[int, str, str | None, int | None, float, dict[str, Any] | tuple[Any, ...]]
 
 
 @dataclasses.dataclass(slots=True)  # not frozen: two are built per step, where frozen costs ~5x; never mutate
@@ -47,18 +51,28 @@ class EventLog:
     Seqs continue from ``first_seq``; the interpreter reserves seq ranges in the store so that a run
     resumed after a crash never reuses a seq that an earlier process may have handed out. Events are
     kept as plain tuples and become ``Event`` objects only when read: most are never read, and a tuple
-    costs a fraction of an object on the step path.
+    costs a fraction of an object on the step path. For the same reason the step's own events
+    (``node_started``, ``node_finished``) pass their data as a tuple of field values, which becomes
+    the dict when read.
     """
 
     def __init__(self, run_id: str, first_seq: int) -> None:
         self.run_id = run_id
         self.next_seq = first_seq
-        self._rows: list[tuple[int, str, str | None, int | None, float, dict[str, Any]]] = []
+        self._rows: list[_Row] = []
         self.closed = False
         self._waiters: list[asyncio.Future[None]] = []
 
-    def add(self, kind: str, node_path: str | None, step: int | None, time: float, data: dict[str, Any]) -> int:
-        """Record an event; returns its seq."""
+    def add(
+        self,
+        kind: str,
+        node_path: str | None,
+        step: int | None,
+        time: float,
+        data: dict[str, Any] | tuple[Any, ...],
+    ) -> int:
+        """Record an event; returns its seq. ``data`` is a dict, or for the step's own events the values of
+        its fields in order."""
         seq = self.next_seq
         self.next_seq = seq + 1
         self._rows.append((seq, kind, node_path, step, time, data))
@@ -66,10 +80,15 @@ class EventLog:
             self._wake()
         return seq
 
+    def _event(self, row: _Row) -> Event:
+        seq, kind, node_path, step, time, data = row
+        fields = dict(zip(_PACKED[kind], data, strict=True)) if isinstance(data, tuple) else data
+        return Event(seq, self.run_id, kind, node_path, step, time, fields)
+
     @property
     def events(self) -> list[Event]:
         """Every event kept, in seq order."""
-        return [Event(r[0], self.run_id, *r[1:]) for r in self._rows]
+        return [self._event(r) for r in self._rows]
 
     def close(self) -> None:
         self.closed = True
@@ -91,7 +110,7 @@ class EventLog:
                 lo = mid + 1
             else:
                 hi = mid
-        return [Event(r[0], self.run_id, *r[1:]) for r in rows[lo:]]
+        return [self._event(r) for r in rows[lo:]]
 
     async def follow(self, after: int = 0) -> AsyncIterator[Event]:
         """Yield events after ``after`` as they come, until the run stops in this process."""

@@ -164,7 +164,7 @@ class Execution:
         # whose journal entries survived, so they always read.
         ctx.recorded_before = not self._sync_writes or (self.resumed and visit <= self.first_step)
         started = self._now()
-        self.events.add("node_started", path, step_no, started, {})  # node_finished checks the seq reservation
+        self.events.add("node_started", path, step_no, started, ())  # node_finished checks the seq reservation
         t0 = self._monotonic()
         error = None
         outcome: Outcome | None
@@ -318,9 +318,7 @@ class Execution:
         if status == "ok" and self.since_snapshot >= self._snapshot_every:
             snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
             self.since_snapshot = 0
-        seq = self.events.add(
-            "node_finished", path, step_no, started + duration, {"status": status, "route": route, "target": target}
-        )
+        seq = self.events.add("node_finished", path, step_no, started + duration, (status, route, target))
         if seq >= self.seq_reserved:
             self.seq_reserved += _SEQ_BLOCK
             self.seq_dirty = True
