@@ -58,6 +58,8 @@ class Execution:
         self.run_id = run.run_id
         self.life = Lifecycle(run.run_id, run.status)
         self.values = values
+        #: the State that nodes see: a view of ``values`` (its ``__dict__``), made when they change
+        self.state = interp.graph.state.from_values(values)
         self.chain = chain
         self.cursor = cursor
         self.head = head
@@ -159,10 +161,16 @@ class Execution:
             reason = self._limit_reason(cn, fresh=False)
             if reason is not None:
                 return await self._stop_at_limit(cn, step_no, visit, reason)
-        ctx: NodeContext[Any] = NodeContext(self, self._state_cls.from_values(self.values), step_no, visit, path)
         # Under sync durability a resumed run's later steps are new; buffered modes may have lost steps
         # whose journal entries survived, so they always read.
-        ctx.recorded_before = not self._sync_writes or (self.resumed and visit <= self.first_step)
+        ctx: NodeContext[Any] = NodeContext(
+            self,
+            self.state,
+            step_no,
+            visit,
+            path,
+            not self._sync_writes or (self.resumed and visit <= self.first_step),
+        )
         started = self._now()
         self.events.add("node_started", path, step_no, started, ())  # node_finished checks the seq reservation
         t0 = self._monotonic()
@@ -300,15 +308,20 @@ class Execution:
                     stored = writes
                     if ctx is not None and ctx._results:
                         writes, stored = self._with_refs(ctx, writes)
-                    values = dict(self.values)
+                    # the new values are made in the new State's own __dict__ (cheaper than wrapping a copy)
+                    state = object.__new__(self._state_cls)
+                    values = state.__dict__
+                    values.update(self.values)
                     reducers = self._reducers
                     try:
                         for key, write in writes.items():
                             values[key] = reducers[key](values[key], write)
                     except (KeyError, TypeError):  # an unknown channel or a bad write: the usual error
                         values = apply_writes(self._channels, self.values, writes, path)
+                        state = self._state_cls.from_values(values)
                     encoded = dumps(stored if type(stored) is dict else dict(stored))
                     self.values = values
+                    self.state = state
             except (RunError, TypeError) as exc:
                 route = target = None
                 status, error, encoded = "failed", str(exc), b"{}"

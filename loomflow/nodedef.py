@@ -91,7 +91,9 @@ class NodeContext(Generic[S]):
         "visit",
     )
 
-    def __init__(self, run: RunView, state: S, step: int, visit: int, node_path: str) -> None:
+    def __init__(
+        self, run: RunView, state: S, step: int, visit: int, node_path: str, recorded_before: bool = True
+    ) -> None:
         self._run = run
         self.state = state
         self.step = step
@@ -102,7 +104,7 @@ class NodeContext(Generic[S]):
         self._calls = 0
         self._results: dict[int, Any] = {}
         #: whether this visit may already have journal entries (a resumed, retried or re-run visit)
-        self.recorded_before = True
+        self.recorded_before = recorded_before
         #: counts this step reports (tokens, cost, ...), stored with the step and rolled up per run
         self.usage: dict[str, Any] = {}
 
