@@ -388,7 +388,7 @@ class Execution:
         if status == "ok" and self.since_snapshot >= self._snapshot_every:
             snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
             self.since_snapshot = 0
-        seq = self.events.add("node_finished", path, step_no, started + duration, (status, route, target))
+        seq = self.events.next_seq  # of node_finished, which is the record itself (EventLog.add_finished)
         if seq >= self.seq_reserved:
             self.seq_reserved += _SEQ_BLOCK
             self.seq_dirty = True
@@ -412,6 +412,7 @@ class Execution:
             (ctx.usage or None) if ctx is not None else None,
             snapshot,
         )
+        self.events.add_finished(rec)
         if self.fresh_answers:
             self.fresh_answers = {}
         return rec
