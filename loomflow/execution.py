@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Execution"]
 
 _NodeFn = Callable[[NodeContext[Any]], Awaitable[Outcome]]
+_new_object = object.__new__  # looked up once: attributes of a class are not cached per call site in 3.11
 _SEQ_BLOCK = 1000  # seqs reserved in the store at a time, so a crashed run's successor never reuses one
 
 
@@ -366,7 +367,7 @@ class Execution:
                     if ctx is not None and ctx._results:
                         writes, stored = self._with_refs(ctx, writes)
                     # the new values are made in the new State's own __dict__ (cheaper than wrapping a copy)
-                    state = object.__new__(self._state_cls)
+                    state = _new_object(self._state_cls)
                     values = state.__dict__
                     values.update(self.values)
                     reducers = self._reducers
