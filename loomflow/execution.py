@@ -287,7 +287,7 @@ class Execution:
                 ctx.attempt += 1
                 ctx.recorded_before = True
                 ctx._calls = 0
-                ctx._results.clear()
+                ctx._results = None
 
     def _resolve(self, cn: CompiledNode, outcome: Outcome | None) -> tuple[str | None, str | None, str, Any]:
         """(route, target, status, writes) of an outcome; a RunError names what is wrong with it."""
@@ -410,7 +410,7 @@ class Execution:
             error,
             interrupts,
             _answers_record(self.fresh_answers) if self.fresh_answers else None,
-            (ctx.usage or None) if ctx is not None else None,
+            (ctx._usage or None) if ctx is not None else None,
             snapshot,
         )
         self.events.add_finished(rec)
@@ -500,7 +500,7 @@ class Execution:
 
     def _keep(self, ctx: NodeContext[Any], ref: JournalRef) -> None:
         """Remember a referenced result, so this run's trace shows the value and not the reference."""
-        self.journal_results[(self.run_id, ctx.visit, ctx.node_path, ref.index)] = ctx._results[ref.index]
+        self.journal_results[(self.run_id, ctx.visit, ctx.node_path, ref.index)] = (ctx._results or {})[ref.index]
 
     async def run_loop(self) -> None:
         """Step until the run leaves ``running``; this is ``run()``."""
