@@ -9,11 +9,31 @@ events, and a consumer that reconnects with its last seq gets what it missed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final, Protocol
 
-__all__ = ["Event", "EventLog"]
+__all__ = ["Event", "EventLog", "FinishedStep"]
+
+#: the data fields of kernel events that ``EventLog.add`` takes as a tuple of their values
+_PACKED: Final = {"node_started": ()}
+
+
+class FinishedStep(Protocol):
+    """A step's record, kept as its ``node_finished`` event (``EventLog.add_finished``)."""
+
+    seq: int
+    node_path: str
+    step: int
+    started_at: float
+    duration: float
+    status: str
+    route: str | None
+    target: str | None
+
+
+_Row = tuple[int, str, str | None, int | None, float, dict[str, Any] | tuple[Any, ...]] | FinishedStep
 
 
 @dataclasses.dataclass(slots=True)  # not frozen: two are built per step, where frozen costs ~5x; never mutate
@@ -47,18 +67,28 @@ class EventLog:
     Seqs continue from ``first_seq``; the interpreter reserves seq ranges in the store so that a run
     resumed after a crash never reuses a seq that an earlier process may have handed out. Events are
     kept as plain tuples and become ``Event`` objects only when read: most are never read, and a tuple
-    costs a fraction of an object on the step path.
+    costs a fraction of an object on the step path. For the same reason ``node_started`` passes its
+    data as a tuple of field values (made the dict when read), and a step's ``node_finished`` is its
+    record itself, which holds every field of the event.
     """
 
     def __init__(self, run_id: str, first_seq: int) -> None:
         self.run_id = run_id
         self.next_seq = first_seq
-        self._rows: list[tuple[int, str, str | None, int | None, float, dict[str, Any]]] = []
+        self._rows: list[_Row] = []
         self.closed = False
         self._waiters: list[asyncio.Future[None]] = []
 
-    def add(self, kind: str, node_path: str | None, step: int | None, time: float, data: dict[str, Any]) -> int:
-        """Record an event; returns its seq."""
+    def add(
+        self,
+        kind: str,
+        node_path: str | None,
+        step: int | None,
+        time: float,
+        data: dict[str, Any] | tuple[Any, ...],
+    ) -> int:
+        """Record an event; returns its seq. ``data`` is a dict, or for ``node_started`` the values of its
+        fields in order."""
         seq = self.next_seq
         self.next_seq = seq + 1
         self._rows.append((seq, kind, node_path, step, time, data))
@@ -66,10 +96,29 @@ class EventLog:
             self._wake()
         return seq
 
+    def add_finished(self, step: FinishedStep) -> None:
+        """Record a step's ``node_finished`` event, which took ``next_seq`` as its seq: the event is read
+        from the record (time ``started_at + duration``; data ``status``, ``route``, ``target``)."""
+        if step.seq != self.next_seq:
+            raise ValueError(f"node_finished of step {step.step} has seq {step.seq}; the next seq is {self.next_seq}")
+        self.next_seq = step.seq + 1
+        self._rows.append(step)
+        if self._waiters:
+            self._wake()
+
+    def _event(self, row: _Row) -> Event:
+        if not isinstance(row, tuple):
+            data = {"status": row.status, "route": row.route, "target": row.target}
+            end = row.started_at + row.duration
+            return Event(row.seq, self.run_id, "node_finished", row.node_path, row.step, end, data)
+        seq, kind, node_path, step, time, fields = row
+        data = dict(zip(_PACKED[kind], fields, strict=True)) if isinstance(fields, tuple) else fields
+        return Event(seq, self.run_id, kind, node_path, step, time, data)
+
     @property
     def events(self) -> list[Event]:
         """Every event kept, in seq order."""
-        return [Event(r[0], self.run_id, *r[1:]) for r in self._rows]
+        return [self._event(r) for r in self._rows]
 
     def close(self) -> None:
         self.closed = True
@@ -84,14 +133,8 @@ class EventLog:
     def after(self, seq: int) -> list[Event]:
         """Events with a seq greater than ``seq``, in order."""
         rows = self._rows
-        lo, hi = 0, len(rows)
-        while lo < hi:  # seqs are increasing: binary search
-            mid = (lo + hi) // 2
-            if rows[mid][0] <= seq:
-                lo = mid + 1
-            else:
-                hi = mid
-        return [Event(r[0], self.run_id, *r[1:]) for r in rows[lo:]]
+        first = bisect.bisect_right(rows, seq, key=_seq)  # seqs are increasing
+        return [self._event(r) for r in rows[first:]]
 
     async def follow(self, after: int = 0) -> AsyncIterator[Event]:
         """Yield events after ``after`` as they come, until the run stops in this process."""
@@ -106,3 +149,7 @@ class EventLog:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             await waiter
+
+
+def _seq(row: _Row) -> int:
+    return row[0] if isinstance(row, tuple) else row.seq

@@ -119,6 +119,7 @@ class Graph(Generic[S]):
             raise GraphError(name, problems)
         self.start_path = _entry_path(self, start, "")
         self._structure: dict[str, Any] | None = None
+        self._fingerprint: str | None = None
 
     def as_node(self, name: str) -> Subgraph:
         """This graph as a node named ``name`` of another graph."""
@@ -224,11 +225,13 @@ class Graph(Generic[S]):
     @property
     def fingerprint(self) -> str:
         """A hash of nodes, edges and state schema; a stored run resumes only on a matching graph."""
-        s = self.structure()
-        shape = {k: s[k] for k in ("start", "edges", "state", "state_version")}
-        shape["nodes"] = sorted(n["path"] for n in s["nodes"])
-        data = json.dumps(shape, sort_keys=True).encode()
-        return hashlib.sha256(data).hexdigest()[:16]
+        if self._fingerprint is None:  # computed once, like the structure it hashes (every run reads it)
+            s = self.structure()
+            shape = {k: s[k] for k in ("start", "edges", "state", "state_version")}
+            shape["nodes"] = sorted(n["path"] for n in s["nodes"])
+            data = json.dumps(shape, sort_keys=True).encode()
+            self._fingerprint = hashlib.sha256(data).hexdigest()[:16]
+        return self._fingerprint
 
     @property
     def nx(self) -> networkx.DiGraph:

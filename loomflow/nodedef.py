@@ -82,16 +82,18 @@ class NodeContext(Generic[S]):
         "_calls",
         "_results",
         "_run",
+        "_usage",
         "attempt",
         "node_path",
         "recorded_before",
         "state",
         "step",
-        "usage",
         "visit",
     )
 
-    def __init__(self, run: RunView, state: S, step: int, visit: int, node_path: str) -> None:
+    def __init__(
+        self, run: RunView, state: S, step: int, visit: int, node_path: str, recorded_before: bool = True
+    ) -> None:
         self._run = run
         self.state = state
         self.step = step
@@ -100,11 +102,10 @@ class NodeContext(Generic[S]):
         self.node_path = node_path
         self.attempt = 1
         self._calls = 0
-        self._results: dict[int, Any] = {}
+        self._results: dict[int, Any] | None = None  # made by the first journaled call (most steps make none)
         #: whether this visit may already have journal entries (a resumed, retried or re-run visit)
-        self.recorded_before = True
-        #: counts this step reports (tokens, cost, ...), stored with the step and rolled up per run
-        self.usage: dict[str, Any] = {}
+        self.recorded_before = recorded_before
+        self._usage: dict[str, Any] | None = None
 
     @property
     def run_id(self) -> str:
@@ -132,6 +133,17 @@ class NodeContext(Generic[S]):
     @property
     def _answers(self) -> Mapping[str, Any]:
         return self._run.answers
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Counts this step reports (tokens, cost, ...), stored with the step and rolled up per run."""
+        if self._usage is None:
+            self._usage = {}  # made when first used: most steps report none
+        return self._usage
+
+    @usage.setter
+    def usage(self, value: dict[str, Any]) -> None:
+        self._usage = value
 
     def add_usage(self, **counts: float | int | None) -> None:
         """Add to this step's usage counters (``None`` values are kept as unknown, e.g. an unpriced cost)."""
@@ -204,6 +216,8 @@ class NodeContext(Generic[S]):
             index = self._calls
         self._calls = max(self._calls, index + 1)
         result = await self._run.journal.call(self, index, name, call, request, idempotent, self._answers)
+        if self._results is None:
+            self._results = {}
         self._results[index] = result
         return result
 
@@ -215,12 +229,14 @@ class NodeContext(Generic[S]):
         """
         if index is None:
             index = self._calls - 1
-        if index not in self._results:
+        if self._results is None or index not in self._results:
             raise IndexError(f"node {self.node_path!r} made no journaled call #{index} in this step")
         return JournalRef(index, key)
 
     def resolve(self, ref: JournalRef) -> Any:
         """The JSON value a reference stands for."""
+        if self._results is None:
+            raise KeyError(ref.index)
         return ref.pick(self._results[ref.index])
 
 

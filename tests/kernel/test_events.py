@@ -107,6 +107,22 @@ async def test_step_records_point_at_their_node_finished_event() -> None:
     assert {r.step: r.seq for r in await interp.history(result.run_id)} == finished
 
 
+async def test_node_events_carry_the_step_s_facts() -> None:
+    interp = interp_for()
+    result = await interp.run(run_id="r")
+    events = await all_events(interp, "r")
+    steps = await interp.history("r")
+    started = [(e.node_path, e.step, e.time, e.data) for e in events if e.kind == "node_started"]
+    assert started == [(r.node_path, r.step, r.started_at, {}) for r in steps]
+    finished = [e for e in events if e.kind == "node_finished"]
+    assert [(e.seq, e.node_path, e.step, e.time) for e in finished] == [
+        (r.seq, r.node_path, r.step, r.started_at + r.duration) for r in steps
+    ]
+    assert [e.data for e in finished] == [{"status": r.status, "route": r.route, "target": r.target} for r in steps]
+    assert result.status == "interrupted"
+    assert finished[-1].data == {"status": "interrupted", "route": None, "target": None}
+
+
 async def test_events_after_a_seq() -> None:
     interp = interp_for()
     result = await interp.run()
