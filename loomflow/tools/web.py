@@ -92,7 +92,9 @@ def web_fetch_tool(*, max_bytes: int = 1_000_000, timeout: float = 20.0, user_ag
         scheme = urllib.parse.urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError(f"only http and https URLs can be fetched, not {scheme or 'a relative URL'!r}")
-        status, media, body, cut = await asyncio.to_thread(_fetch, url, max_bytes, timeout, user_agent)
+        # The tool's own timeout is the one the model sees; the socket's, a little longer, only frees the
+        # thread (equal, the two raced and a loaded machine could surface a bare socket timeout instead).
+        status, media, body, cut = await asyncio.to_thread(_fetch, url, max_bytes, timeout + 1.0, user_agent)
         charset = re.search(r"charset=([\w-]+)", media)
         try:
             text = body.decode(charset.group(1) if charset else "utf-8", errors="replace")
