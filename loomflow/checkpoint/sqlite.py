@@ -544,15 +544,21 @@ class SQLiteStore:
 
     def _journal_entry(self, run_id: str, row: tuple[Any, ...]) -> JournalEntry:
         visit, node, idx, name, h, idem, status, result, started, finished, error = row
+        try:
+            node_path, call_name, call_status = (self._name(i) or "" for i in (node, name, status))
+        except KeyError as exc:
+            raise CorruptCheckpoint(
+                run_id, None, f"journal entry {visit}/{idx} refers to a name that is not stored ({exc!r})"
+            ) from None
         return JournalEntry(
             run_id,
             visit,
-            self._name(node) or "",
+            node_path,
             idx,
-            self._name(name) or "",
+            call_name,
             h,
             bool(idem),
-            self._name(status) or "",
+            call_status,
             self._get_value(result),
             started,
             finished,

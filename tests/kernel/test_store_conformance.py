@@ -13,7 +13,7 @@ from loomflow import CorruptCheckpoint, MemoryStore, SQLiteStore, StoreVersionEr
 from loomflow.checkpoint import STORE_SCHEMA_VERSION, open_store
 from loomflow.errors import RunBusy
 from loomflow.testing import StoreConformance
-from loomflow.testing.store_conformance import run_record, step_record
+from loomflow.testing.store_conformance import journal_entry, run_record, step_record
 
 
 class TestMemoryStore(StoreConformance):
@@ -68,6 +68,23 @@ async def test_corrupt_step_row_names_run_and_step_and_spares_other_runs(tmp_pat
     assert "fork the run from an earlier step or delete it" in str(info.value)
     assert [r.step for r in await store.steps("good")] == [1, 2, 3]
     assert await store.get_run("good") == run_record("good")
+    await store.close()
+
+
+async def test_journal_entry_with_an_unknown_name_is_a_corrupt_record_of_its_run(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    for run_id in ("bad", "good"):
+        await store.create_run(run_record(run_id))
+        await store.journal_put(journal_entry(run_id))
+    raw = sqlite3.connect(db)
+    with raw:  # schema 2: the call's name is an id into `names`; point it at none
+        raw.execute("UPDATE journal SET name=9999 WHERE run=(SELECT id FROM runs WHERE run_id='bad')")
+    raw.close()
+
+    with pytest.raises(CorruptCheckpoint, match=r"run 'bad'.*journal entry 1/0 refers to a name that is not stored"):
+        await store.journal("bad")
+    assert [e.name for e in await store.journal("good")] == ["call"]
     await store.close()
 
 
