@@ -16,6 +16,7 @@ import abc
 import asyncio
 import dataclasses
 import email.utils
+import importlib
 import json
 import os
 import random
@@ -198,17 +199,28 @@ class SDKModel(abc.ABC):
         return f"{type(self).__name__}({self.model!r}{where}, {key})"
 
     # ------------------------------------------------------------------ what an adapter writes
-    @abc.abstractmethod
-    def _build_client(self, api_key: str) -> Any:
-        """The SDK client (built with ``max_retries=0``)."""
+    #: the SDK's module and its async client class (imported at the first call, not with loomflow)
+    sdk_module: str = ""
+    client_class: str = ""
 
     @abc.abstractmethod
     def _attempt(self, client: Any, request: ModelRequest, spent: Spent) -> AsyncIterator[ModelDelta | ModelResponse]:
         """One attempt: deltas, then the ``ModelResponse`` (usage without cost or latency)."""
 
-    @abc.abstractmethod
     def _sdk(self) -> Any:
-        """The SDK module, for its exception classes."""
+        """The SDK module, for its client and exception classes."""
+        return importlib.import_module(self.sdk_module)
+
+    def _build_client(self, api_key: str) -> Any:
+        """The SDK client, built with ``max_retries=0``: retries are this adapter's."""
+        return getattr(self._sdk(), self.client_class)(
+            api_key=api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=0,
+            http_client=self._http_client,
+            **self._client_options,
+        )
 
     # ------------------------------------------------------------------ the protocol
     async def request(self, request: ModelRequest) -> ModelResponse:

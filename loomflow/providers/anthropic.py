@@ -54,6 +54,8 @@ class AnthropicModel(SDKModel):
 
     provider = "anthropic"
     price_table = "anthropic"
+    sdk_module = "anthropic"
+    client_class = "AsyncAnthropic"
 
     def __init__(
         self,
@@ -69,23 +71,6 @@ class AnthropicModel(SDKModel):
         self.thinking = thinking
         self.cache = cache
         self.max_tokens = max_tokens
-
-    def _sdk(self) -> Any:
-        import anthropic
-
-        return anthropic
-
-    def _build_client(self, api_key: str) -> Any:
-        import anthropic
-
-        return anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=0,
-            http_client=self._http_client,
-            **self._client_options,
-        )
 
     def params(self, request: ModelRequest) -> dict[str, Any]:
         """The keyword arguments of ``messages.create`` for ``request`` (streaming)."""

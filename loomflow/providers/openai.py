@@ -54,6 +54,8 @@ class OpenAIModel(SDKModel):
 
     provider = "openai"
     price_table = "openai"
+    sdk_module = "openai"
+    client_class = "AsyncOpenAI"
 
     def __init__(
         self,
@@ -75,23 +77,6 @@ class OpenAIModel(SDKModel):
     @property
     def name(self) -> str:
         return f"{self.provider}{'-responses' if self.api == 'responses' else ''}:{self.model}"
-
-    def _sdk(self) -> Any:
-        import openai
-
-        return openai
-
-    def _build_client(self, api_key: str) -> Any:
-        import openai
-
-        return openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=0,
-            http_client=self._http_client,
-            **self._client_options,
-        )
 
     def params(self, request: ModelRequest) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` / ``responses.create`` (streaming)."""
