@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from loomflow.providers.scripted import ScriptedModel
 
 if TYPE_CHECKING:
-    from loomflow.providers._http import RetryPolicy, Sleep
+    from typing_extensions import Unpack
+
+    from loomflow.providers._http import ClientOptions
     from loomflow.providers.anthropic import AnthropicModel, Thinking
     from loomflow.providers.base import ModelProvider
     from loomflow.providers.fallback import FallbackModel
     from loomflow.providers.openai import OpenAIModel
-    from loomflow.providers.pricing import Price
 
 __all__ = ["Model"]
 
@@ -57,18 +58,11 @@ class Model:
         name: str,
         *,
         base_url: str | None = None,
-        api_key: str | None = None,
         api_key_env: str | None = "ANTHROPIC_API_KEY",
-        timeout: float = 60.0,
-        max_retries: int = 3,
         thinking: Thinking = None,
         cache: bool = False,
         max_tokens: int = 4096,
-        http_client: Any = None,
-        sleep: Sleep | None = None,
-        price: Price | None = None,
-        retry: RetryPolicy | None = None,
-        client_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> AnthropicModel:
         """Claude on the Anthropic Messages API.
 
@@ -82,18 +76,11 @@ class Model:
         return AnthropicModel(
             name,
             base_url=base_url,
-            api_key=api_key,
             api_key_env=api_key_env,
-            timeout=timeout,
-            max_retries=max_retries,
             thinking=thinking,
             cache=cache,
             max_tokens=max_tokens,
-            http_client=http_client,
-            sleep=sleep,
-            price=price,
-            retry=retry,
-            client_options=client_options,
+            **options,
         )
 
     @staticmethod
@@ -102,68 +89,27 @@ class Model:
         *,
         api: Literal["chat", "responses"] = "chat",
         base_url: str | None = None,
-        api_key: str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        http_client: Any = None,
-        sleep: Sleep | None = None,
-        price: Price | None = None,
-        retry: RetryPolicy | None = None,
-        client_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> OpenAIModel:
         """An OpenAI model on Chat Completions (``api="chat"``) or the Responses API (``api="responses"``)."""
         from loomflow.providers.openai import OpenAIModel
 
-        return OpenAIModel(
-            name,
-            api=api,
-            base_url=base_url,
-            api_key=api_key,
-            api_key_env=api_key_env,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-            sleep=sleep,
-            price=price,
-            retry=retry,
-            client_options=client_options,
-        )
+        return OpenAIModel(name, api=api, base_url=base_url, api_key_env=api_key_env, **options)
 
     @staticmethod
     def openai_compatible(
         name: str,
         *,
         base_url: str,
-        api_key: str | None = None,
         api_key_env: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        http_client: Any = None,
-        sleep: Sleep | None = None,
-        price: Price | None = None,
-        retry: RetryPolicy | None = None,
-        client_options: Mapping[str, Any] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> OpenAIModel:
         """A server speaking Chat Completions (Ollama, vLLM, DeepSeek, Qwen...). With ``api_key_env=None``
         and no ``api_key`` no key is needed. Costs ``None`` unless ``price=`` is given."""
         from loomflow.providers.openai import OpenAIModel
 
-        return OpenAIModel(
-            name,
-            api="chat",
-            compatible=True,
-            base_url=base_url,
-            api_key=api_key,
-            api_key_env=api_key_env,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-            sleep=sleep,
-            price=price,
-            retry=retry,
-            client_options=client_options,
-        )
+        return OpenAIModel(name, api="chat", compatible=True, base_url=base_url, api_key_env=api_key_env, **options)
 
     @staticmethod
     def fallback(primary: ModelProvider, *others: ModelProvider) -> FallbackModel:

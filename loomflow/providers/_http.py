@@ -22,17 +22,30 @@ import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from loomflow.messages import ModelDelta, ModelRequest, ModelResponse, Usage
 from loomflow.providers import errors as e
 from loomflow.providers.pricing import Price, cost, price_for
 
-__all__ = ["RetryPolicy", "SDKModel", "Sleep", "parse_arguments", "retry_after"]
+__all__ = ["ClientOptions", "RetryPolicy", "SDKModel", "Sleep", "parse_arguments", "retry_after"]
 
 Sleep = Callable[[float], Awaitable[None]]
 #: the key sent to OpenAI-compatible servers that need none (the SDK refuses an empty key)
 NO_KEY = "no-key"
+
+
+class ClientOptions(TypedDict, total=False):
+    """The options every SDK-backed model takes besides its base URL and key variable (see ``Model``)."""
+
+    api_key: str | None
+    timeout: float
+    max_retries: int
+    http_client: Any
+    sleep: Sleep | None
+    price: Price | None
+    retry: RetryPolicy | None
+    client_options: Mapping[str, Any] | None
 
 
 @dataclasses.dataclass(frozen=True)
