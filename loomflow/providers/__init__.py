@@ -6,9 +6,9 @@ price table load on first attribute access (PEP 562), so importing this package 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from loomflow._lazy import lazy_exports
 from loomflow.providers.base import ModelProvider
 from loomflow.providers.scripted import ScriptedModel, ScriptExhausted
 
@@ -54,13 +54,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'loomflow.providers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:

@@ -6,8 +6,9 @@ Names load on first use, so an agent without capabilities never imports the shel
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from loomflow._lazy import lazy_exports
 
 # Imported now: every agent needs them, and the name ``tool`` must be the decorator, not the submodule
 # ``loomflow.tools.tool`` (which Python would otherwise put on the package under the same name).
@@ -35,17 +36,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'loomflow.tools' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:

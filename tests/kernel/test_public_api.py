@@ -85,7 +85,8 @@ def loaded_after(code: str) -> set[str]:
 def test_import_loomflow_loads_nothing_heavy() -> None:
     modules = loaded_after("import loomflow")
     assert [m for m in HEAVY if m in modules] == []
-    assert not [m for m in modules if m.startswith("loomflow.")], "import loomflow imports no submodule"
+    submodules = [m for m in modules if m.startswith("loomflow.")]
+    assert submodules == ["loomflow._lazy"], "import loomflow imports only its lazy-export helper"
 
 
 def test_the_kernel_does_not_import_viz_or_optional_libraries() -> None:
