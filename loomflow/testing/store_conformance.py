@@ -141,30 +141,19 @@ class StoreConformance:
         run = run_record("r1", input={"topic": "x"}, metadata={"who": "me"}, limits={"max_steps": 5})
         await store.create_run(run)
         intr = Interrupt("n@2:x", "input", "n", 2, "why?", {"k": [1, 2]}, ("yes", "no"))
-        await store.update_run(
-            "r1",
-            status="interrupted",
-            updated_at=T0 + 5,
-            seq_reserved=2000,
-            interrupts=(intr,),
-            error="boom",
-            output={"answer": 42},
-            answers={"n@1:y": "ok"},
-            fingerprint="g" * 16,
-            state_version=2,
-        )
-        expected = dataclasses.replace(
-            run,
-            status="interrupted",
-            updated_at=T0 + 5,
-            seq_reserved=2000,
-            interrupts=(intr,),
-            error="boom",
-            output={"answer": 42},
-            answers={"n@1:y": "ok"},
-            fingerprint="g" * 16,
-            state_version=2,
-        )
+        changes: dict[str, Any] = {
+            "status": "interrupted",
+            "updated_at": T0 + 5,
+            "seq_reserved": 2000,
+            "interrupts": (intr,),
+            "error": "boom",
+            "output": {"answer": 42},
+            "answers": {"n@1:y": "ok"},
+            "fingerprint": "g" * 16,
+            "state_version": 2,
+        }
+        await store.update_run("r1", **changes)
+        expected = dataclasses.replace(run, **changes)
         assert await store.get_run("r1") == expected
         await store.update_run("r1", status="running", interrupts=())
         after = await store.get_run("r1")
