@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated, Any
 
+import crash_worker as cw  # the worker script beside this file (pytest puts its folder on sys.path)
 import pytest
 
 from loomflow import (
@@ -37,21 +35,6 @@ from loomflow import (
 )
 from loomflow.checkpoint.codec import dumps, loads
 
-
-def _load_worker() -> ModuleType:
-    # Registered before running it: its State classes resolve their annotations through sys.modules.
-    if "crash_worker" in sys.modules:
-        return sys.modules["crash_worker"]
-    spec = importlib.util.spec_from_file_location("crash_worker", Path(__file__).with_name("crash_worker.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["crash_worker"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cw = _load_worker()
 RUN = "race-run"
 #: how long the winner's ``slow`` node runs: far longer than the loser needs to reach the lease
 HOLD = "1.0"

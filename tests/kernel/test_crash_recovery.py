@@ -12,34 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import random
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import crash_worker as cw  # the worker script beside this file (pytest puts its folder on sys.path)
 import pytest
 
 from loomflow import Interpreter, SQLiteStore
 
-
-def _load_worker() -> ModuleType:
-    # Registered before running it: its State classes resolve their annotations through sys.modules.
-    if "crash_worker" in sys.modules:
-        return sys.modules["crash_worker"]
-    spec = importlib.util.spec_from_file_location("crash_worker", Path(__file__).with_name("crash_worker.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["crash_worker"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cw = _load_worker()
 RUN = "crash-run"
 STEPS: int = cw.STEPS
 
