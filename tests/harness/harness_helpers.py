@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from loomflow import Agent, MemoryStore, RunResult, sequential_ids
+from loomflow import Agent, HarnessCandidate, HarnessOutcome, HarnessRequest, MemoryStore, RunResult, sequential_ids
 from loomflow.messages import ModelDelta, ModelRequest, ModelResponse
 from loomflow.providers.scripted import ScriptedModel
 
@@ -115,3 +115,18 @@ async def family_trace(agent: Agent, result: RunResult[Any], children: Sequence[
 async def events_of(agent: Agent, run_id: str, kind: str) -> list[dict[str, Any]]:
     """The data of the run's events of ``kind`` that this process saw."""
     return [e.data async for e in agent.interpreter.events(run_id) if e.kind == kind]
+
+
+async def choose_best(request: HarnessRequest) -> HarnessOutcome:
+    """The seed README's custom harness, unchanged."""
+    baseline = await request.run_once()
+    candidates = [
+        HarnessCandidate(id="baseline", content=str(baseline["output"]), score=0.4, rationale="raw runtime output"),
+        HarnessCandidate(
+            id="expanded",
+            content=f"{baseline['output']}\n\nChecked against release criteria.",
+            score=0.9,
+            rationale="application-specific evaluator preferred this candidate",
+        ),
+    ]
+    return HarnessOutcome(output=candidates[1].content, candidates=candidates, selected_candidate_id="expanded")

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from harness_helpers import GUARD, JUDGE, ProbeModel, make_agent, text_of
+from harness_helpers import GUARD, JUDGE, ProbeModel, choose_best, make_agent, text_of
 
 # The README imports these from the top level; they are re-exported there.
 from loomflow import (
@@ -18,7 +18,6 @@ from loomflow import (
     AgentState,
     Graph,
     Harness,
-    HarnessCandidate,
     HarnessOutcome,
     HarnessRequest,
     Message,
@@ -33,20 +32,6 @@ from loomflow.graphs._loop import loop
 from loomflow.nodes import quality_gate
 from loomflow.nodes._common import Ctx
 from loomflow.outcomes import Pause
-
-
-async def choose_best(request: HarnessRequest) -> HarnessOutcome:
-    baseline = await request.run_once()
-    candidates = [
-        HarnessCandidate(id="baseline", content=str(baseline["output"]), score=0.4, rationale="raw runtime output"),
-        HarnessCandidate(
-            id="expanded",
-            content=f"{baseline['output']}\n\nChecked against release criteria.",
-            score=0.9,
-            rationale="application-specific evaluator preferred this candidate",
-        ),
-    ]
-    return HarnessOutcome(output=candidates[1].content, candidates=candidates, selected_candidate_id="expanded")
 
 
 async def test_the_readme_custom_harness_works_as_written() -> None:

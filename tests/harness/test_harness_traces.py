@@ -13,14 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness_helpers import ProbeModel, family_trace, make_agent
+from harness_helpers import ProbeModel, choose_best, family_trace, make_agent
 
 from loomflow import (
     Agent,
     Harness,
-    HarnessCandidate,
-    HarnessOutcome,
-    HarnessRequest,
     MemoryStore,
     Model,
     Runtime,
@@ -37,21 +34,6 @@ PLAN = json.dumps({"steps": [{"id": "s1", "task": "Survey the API"}, {"id": "s2"
 def search_docs(query: str) -> str:
     """Search documentation."""
     return f"Results for: {query}"
-
-
-async def choose_best(request: HarnessRequest) -> HarnessOutcome:
-    """The seed README's custom harness, unchanged."""
-    baseline = await request.run_once()
-    candidates = [
-        HarnessCandidate(id="baseline", content=str(baseline["output"]), score=0.4, rationale="raw runtime output"),
-        HarnessCandidate(
-            id="expanded",
-            content=f"{baseline['output']}\n\nChecked against release criteria.",
-            score=0.9,
-            rationale="application-specific evaluator preferred this candidate",
-        ),
-    ]
-    return HarnessOutcome(output=candidates[1].content, candidates=candidates, selected_candidate_id="expanded")
 
 
 async def single_run(_: Path) -> str:
