@@ -42,6 +42,10 @@ DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 _STEP_BITS = 32  # steps.id = run key << 32 | step
 _STEP_MASK = (1 << _STEP_BITS) - 1
 _KEYS_KEPT = 10_000  # run_id -> key entries a store keeps in memory
+#: the error of the stub run the migration keeps orphaned version-1 rows under
+_ORPHANS = (
+    "kept by the store's schema-2 migration: version 1 held steps or journal entries of this run but no run record"
+)
 
 # Plain rowid tables for rows that can be large; WITHOUT ROWID only where rows stay small (an index
 # b-tree spills rows above a quarter page to overflow pages).
@@ -200,12 +204,14 @@ class SQLiteStore:
             f"INSERT INTO runs (id, {cols}, lease_owner, lease_expires, body) "
             f"SELECT rowid, {cols}, lease_owner, lease_expires, body FROM v1_runs ORDER BY rowid"
         )
-        # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub run
+        # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub run,
+        # cancelled (final, in the run status vocabulary) with an error that says why it exists
         db.execute(
             "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
-            "SELECT DISTINCT run_id, '', '', 0, 'unknown', 0, 0, '{}' FROM "
+            "SELECT DISTINCT run_id, '', '', 0, 'cancelled', 0, 0, ? FROM "
             "(SELECT run_id FROM v1_steps UNION SELECT run_id FROM v1_journal) "
-            "WHERE run_id NOT IN (SELECT run_id FROM runs)"
+            "WHERE run_id NOT IN (SELECT run_id FROM runs)",
+            (_encode_body({"error": _ORPHANS}),),
         )
         entries = db.execute(
             "SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, j.status, j.result, "

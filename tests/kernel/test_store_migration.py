@@ -145,6 +145,10 @@ async def test_a_version_1_file_is_migrated_in_place_and_reads_back_whole(tmp_pa
     )
     assert await store.steps("child") == STEPS[3:]
     assert [s.step for s in await store.steps("ghost")] == [1]
+    ghost = await store.get_run("ghost")  # a stub run in the status vocabulary, saying why it exists
+    assert ghost is not None
+    assert ghost.status == "cancelled"
+    assert "no run record" in (ghost.error or "")
     assert await store.journal("r1") == JOURNAL
     assert await store.journal_get("r1", 2, "n", 0) == JOURNAL[0]
 
