@@ -13,6 +13,7 @@ the model never adds O(history) work and what is measured is the engine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -21,9 +22,9 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeAlias
 
 SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/loomflow-bench-scratch"))
 
@@ -203,11 +204,16 @@ def measure_store(res: dict[str, Any], path: Path, run: Callable[[], Any], state
     final = run()
     res["total"] = time.perf_counter() - t
     io1 = proc_io()
+    store_bytes(res, path)
+    res["state_bytes"] = json_bytes(state(final))
+    res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
+
+
+def store_bytes(res: dict[str, Any], path: Path) -> None:
+    """The bytes in the SQLite store ``path``: the file (WAL and journal included) and the stored values."""
     res["db_bytes"] = file_bytes(path)
     res["row_bytes_by_table"] = sqlite_payload_bytes(path)
     res["row_bytes"] = sum(res["row_bytes_by_table"].values())
-    res["state_bytes"] = json_bytes(state(final))
-    res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -224,3 +230,53 @@ def timed_reps(run_once: Callable[[], float], reps: int, warmup: int) -> list[fl
 
 def now() -> float:
     return time.perf_counter()
+
+
+# ------------------------------------------------------------- worker main
+Handler: TypeAlias = Callable[[argparse.Namespace, dict[str, Any]], None]
+"""The body of one workload: it gets the worker's arguments and fills the RESULT dict."""
+
+
+def run_worker(
+    worker: str, side: str, t_import: float, workloads: Mapping[str, Handler], version: str | None = None
+) -> None:
+    """A worker's ``main``: parse the arguments, run the handler of ``--workload``, print the RESULT line."""
+    a = base_args(worker)
+    res = result_header(side, a, t_import, version)
+    handler = workloads.get(a.workload)
+    if handler is None:
+        raise SystemExit(f"unknown workload {a.workload!r}")
+    handler(a, res)
+    emit(res)
+
+
+def timed(once: Callable[[str], float]) -> Handler:
+    """A workload timed run by run: ``once(persist)`` makes one run and returns its seconds (``time_reps``)."""
+    return lambda a, res: time_reps(res, lambda: once(a.persist), a)
+
+
+def in_loop(body: Callable[[str, dict[str, Any]], Coroutine[Any, Any, object]]) -> Handler:
+    """A workload whose body is the coroutine ``body(persist, res)``, run in a fresh event loop."""
+    return lambda a, res: asyncio.run(body(a.persist, res))
+
+
+def peak_rss(run: Callable[[str], object]) -> Handler:
+    """The ``rss`` workload: the peak RSS after the imports, and after one ``run(persist)``."""
+
+    def handler(a: argparse.Namespace, res: dict[str, Any]) -> None:
+        rss0 = rss_peak_kib()
+        run(a.persist)
+        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
+
+    return handler
+
+
+def crashing(prepare: Callable[[str], Coroutine[Any, Any, object]]) -> Handler:
+    """W4's first process (``w4-prepare``): ``prepare(persist)`` dies inside the tool call of turn
+    ``BENCH_CRASH_AT`` (``maybe_crash``); returning is an error."""
+
+    def handler(a: argparse.Namespace, res: dict[str, Any]) -> NoReturn:
+        asyncio.run(prepare(a.persist))
+        raise SystemExit("expected to crash")
+
+    return handler

@@ -21,9 +21,11 @@ from __future__ import annotations
 import time
 
 T0 = time.perf_counter()
+import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import sqlite3  # noqa: E402
+from collections.abc import Callable, Coroutine  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -32,24 +34,25 @@ from common import (  # noqa: E402
     K_APPEND_STEPS,
     K_STEPS,
     SCRATCH,
+    W1_PROMPT,
     W1_TOOL_TURNS,
     W2_MSG_BYTES,
     W2_TURNS,
     W3_FANOUT,
     W3_RESULT_BYTES,
+    Handler,
     Message,
-    base_args,
-    emit,
+    crashing,
     fake_model_dict,
     fake_tool,
     file_bytes,
     fresh_path,
     json_bytes,
+    peak_rss,
     proc_io,
-    result_header,
-    rss_peak_kib,
+    run_worker,
     text,
-    time_reps,
+    timed,
 )
 
 T_IMPORT = time.perf_counter() - T0
@@ -151,7 +154,7 @@ async def loop(state: dict[str, list[Message]], store: Store, thread: str, step:
 
 
 async def run_w1(store: Store, thread: str = "t1") -> dict[str, list[Message]]:
-    user: Message = {"role": "user", "content": "please use the lookup tool 100 times"}
+    user: Message = {"role": "user", "content": W1_PROMPT}
     state = {"messages": [user]}
     store.put(thread, 0, "input", [user])
     await loop(state, store, thread, 0, "agent")
@@ -224,36 +227,27 @@ async def run_k_append(store: Store) -> dict[str, list[str]]:
 
 
 # ------------------------------------------------------------------ main
-def main() -> None:
-    a = base_args("baseline")
-    res = result_header("baseline", a, T_IMPORT)
-    if a.workload in ("w1", "w3", "k-steps"):
-        fn = {"w1": run_w1, "w3": run_w3, "k-steps": run_k_steps}[a.workload]
+def once(run: Callable[[Store], Coroutine[Any, Any, object]], name: str, persist: str) -> float:
+    """One timed run of ``run`` on a fresh store ``name`` (opening and closing it untimed)."""
+    store = Store(persist, fresh_path(name))
+    t = time.perf_counter()
+    asyncio.run(run(store))
+    dt = time.perf_counter() - t
+    store.close()
+    return dt
 
-        def once() -> float:
-            store = Store(a.persist, fresh_path(f"baseline-{a.workload}.db"))
-            t = time.perf_counter()
-            asyncio.run(fn(store))  # type: ignore[operator]
-            dt = time.perf_counter() - t
-            store.close()
-            return dt
 
-        time_reps(res, once, a)
+def history(run: Callable[[Store, list[float]], Coroutine[Any, Any, Any]], name: str) -> Handler:
+    """W2 and k-append: one run of ``run(store, per_turn)`` on a fresh store ``name``; its time, the bytes
+    stored and written, the final state's size."""
 
-    elif a.workload == "rss":
-        rss0 = rss_peak_kib()
-        store = Store(a.persist, fresh_path("baseline-rss.db"))
-        asyncio.run(run_w1(store))
-        store.close()
-        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
-
-    elif a.workload in ("w2", "k-append"):
-        path = fresh_path(f"baseline-{a.workload}.db")
+    def handler(a: argparse.Namespace, res: dict[str, Any]) -> None:
+        path = fresh_path(name)
         store = Store(a.persist, path)
         per_turn: list[float] = []
         io0 = proc_io()
         t = time.perf_counter()
-        final = asyncio.run(run_w2(store, per_turn) if a.workload == "w2" else run_k_append(store))
+        final = asyncio.run(run(store, per_turn))
         res["total"] = time.perf_counter() - t
         io1 = proc_io()
         res["row_bytes"] = store.row_bytes()
@@ -263,34 +257,47 @@ def main() -> None:
         res["state_bytes"] = json_bytes(final)
         res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
 
-    elif a.workload == "w4-prepare":
-        store = Store(a.persist, fresh_path("baseline-w4.db"))
-        asyncio.run(run_w1(store, thread="w4"))  # exits inside the tool call (BENCH_CRASH_AT)
-        raise SystemExit("expected to crash")
+    return handler
 
-    elif a.workload == "w4-resume":
-        t = time.perf_counter()
-        store = Store(a.persist, SCRATCH / "baseline-w4.db")
-        assert store.conn is not None
-        rows = store.conn.execute("SELECT step, node, data FROM ckpt WHERE thread=? ORDER BY step", ("w4",)).fetchall()
-        msgs: list[Message] = []
-        for _, _, data in rows:
-            msgs.extend(json.loads(data))
-        state = {"messages": msgs}
-        last_step, last_node = rows[-1][0], rows[-1][1]
-        res["t_load"] = time.perf_counter() - t
-        res["resumed_from_step"] = last_step
-        res["messages_at_load"] = len(msgs)
-        t2 = time.perf_counter()
-        asyncio.run(loop(state, store, "w4", last_step, "tools" if last_node == "agent" else "agent"))
-        res["t_continue"] = time.perf_counter() - t2
-        res["t_resume_total"] = time.perf_counter() - t
-        res["final_messages"] = len(state["messages"])
-        store.close()
 
-    else:
-        raise SystemExit(f"unknown workload {a.workload!r}")
-    emit(res)
+async def w4_prepare(persist: str) -> None:
+    store = Store(persist, fresh_path("baseline-w4.db"))
+    await run_w1(store, thread="w4")  # exits inside the tool call (BENCH_CRASH_AT)
+
+
+def w4_resume(persist: str, res: dict[str, Any]) -> None:
+    t = time.perf_counter()
+    store = Store(persist, SCRATCH / "baseline-w4.db")
+    assert store.conn is not None
+    rows = store.conn.execute("SELECT step, node, data FROM ckpt WHERE thread=? ORDER BY step", ("w4",)).fetchall()
+    msgs: list[Message] = []
+    for _, _, data in rows:
+        msgs.extend(json.loads(data))
+    state = {"messages": msgs}
+    last_step, last_node = rows[-1][0], rows[-1][1]
+    res["t_load"] = time.perf_counter() - t
+    res["resumed_from_step"] = last_step
+    res["messages_at_load"] = len(msgs)
+    t2 = time.perf_counter()
+    asyncio.run(loop(state, store, "w4", last_step, "tools" if last_node == "agent" else "agent"))
+    res["t_continue"] = time.perf_counter() - t2
+    res["t_resume_total"] = time.perf_counter() - t
+    res["final_messages"] = len(state["messages"])
+    store.close()
+
+
+def main() -> None:
+    workloads = {
+        "w1": timed(lambda persist: once(run_w1, "baseline-w1.db", persist)),
+        "w2": history(run_w2, "baseline-w2.db"),
+        "w3": timed(lambda persist: once(run_w3, "baseline-w3.db", persist)),
+        "w4-prepare": crashing(w4_prepare),
+        "w4-resume": lambda a, res: w4_resume(a.persist, res),
+        "rss": peak_rss(lambda persist: once(run_w1, "baseline-rss.db", persist)),
+        "k-steps": timed(lambda persist: once(run_k_steps, "baseline-k-steps.db", persist)),
+        "k-append": history(lambda store, _: run_k_append(store), "baseline-k-append.db"),
+    }
+    run_worker("baseline", "baseline", T_IMPORT, workloads)
 
 
 if __name__ == "__main__":

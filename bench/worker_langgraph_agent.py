@@ -6,10 +6,7 @@ Adapted from the peer harness (``shared/bench/peers/peer_langgraph.py``, variant
 text answer), and an async ``@tool`` ``lookup``: the full typical stack, LangChain messages, callbacks
 and ``ToolNode`` included. Runs in LangGraph's own virtualenv (``bench/requirements-langgraph.txt``).
 
-persist modes:
-  none          no checkpointer
-  memory        InMemorySaver
-  sqlite-normal AsyncSqliteSaver, durability="sync", WAL, synchronous=NORMAL (loomflow's default setting)
+persist modes (``lg_common.py`` says what each one sets): none memory sqlite-normal
 
 workloads: w1 w2 w4-prepare w4-resume rss (variant: prebuilt)
 """
@@ -22,50 +19,42 @@ T0 = time.perf_counter()
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore")
-import asyncio  # noqa: E402
-import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from importlib.metadata import version  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TypeAlias  # noqa: E402
+from typing import Any  # noqa: E402
 
-import aiosqlite  # noqa: E402
+# the checkpointers lg_common opens: imported here, so that T_IMPORT counts them
+import aiosqlite  # noqa: E402, F401
 from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 from langchain_core.tools import BaseTool, tool  # noqa: E402
 from langchain_core.utils.function_calling import convert_to_openai_tool  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402, F401
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402, F401
 from langgraph.prebuilt import create_react_agent  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
-LANGGRAPH_VERSION = version("langgraph")
 
+import lg_common as lg  # noqa: E402
 from common import (  # noqa: E402
-    SCRATCH,
     W1_ANSWER_BYTES,
     W1_PROMPT,
     W1_TOOL_RESULT_BYTES,
     W1_TOOL_TURNS,
     W2_MSG_BYTES,
-    W2_TURNS,
-    base_args,
-    emit,
-    file_bytes,
+    crashing,
     fresh_path,
+    in_loop,
     json_bytes,
     maybe_crash,
     next_turn_from_last,
-    proc_io,
-    result_header,
-    rss_peak_kib,
-    sqlite_payload_bytes,
+    peak_rss,
+    run_worker,
+    store_bytes,
     text,
-    time_reps,
+    timed,
 )
 
-Saver: TypeAlias = InMemorySaver | AsyncSqliteSaver | None
 ROLE = {"tool": "tool", "ai": "assistant", "human": "user"}
 
 
@@ -111,30 +100,10 @@ async def lookup(q: str) -> str:
     return text(k, W1_TOOL_RESULT_BYTES)
 
 
-def build(saver: Saver, n_tool_turns: int = W1_TOOL_TURNS, answer_bytes: int = W1_ANSWER_BYTES) -> Any:
+def build(saver: lg.Saver, n_tool_turns: int = W1_TOOL_TURNS, answer_bytes: int = W1_ANSWER_BYTES) -> Any:
     model = FakeToolChatModel(n_tool_turns=n_tool_turns, answer_bytes=answer_bytes)
     tools: list[BaseTool] = [lookup]
     return create_react_agent(model, tools, checkpointer=saver)
-
-
-async def make_saver(persist: str, path: Path) -> tuple[Saver, aiosqlite.Connection | None]:
-    if persist == "none":
-        return None, None
-    if persist == "memory":
-        return InMemorySaver(), None
-    conn = await aiosqlite.connect(str(path))
-    saver = AsyncSqliteSaver(conn)
-    await saver.setup()  # sets journal_mode=WAL
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    return saver, conn
-
-
-def config(thread: str) -> dict[str, Any]:
-    return {"recursion_limit": 10_000, "configurable": {"thread_id": thread}}
-
-
-def durability(persist: str) -> str | None:
-    return "sync" if persist == "sqlite-normal" else None
 
 
 def as_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -143,94 +112,51 @@ def as_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 
 # -------------------------------------------------------------------- W1
-def w1_once(persist: str, name: str = "lga-w1.db") -> float:
-    async def go() -> float:
-        saver, conn = await make_saver(persist, fresh_path(name))
-        graph = build(saver)
-        t = time.perf_counter()
-        out = await graph.ainvoke({"messages": [HumanMessage(W1_PROMPT)]}, config("t1"), durability=durability(persist))
-        dt = time.perf_counter() - t
-        assert len(out["messages"]) == 2 * W1_TOOL_TURNS + 2, len(out["messages"])
-        if conn is not None:
-            await conn.close()
-        return dt
+def w1_input() -> dict[str, Any]:
+    return {"messages": [HumanMessage(W1_PROMPT)]}
 
-    return asyncio.run(go())
+
+def w1_once(persist: str, name: str = "lga-w1.db") -> float:
+    return lg.timed_invoke(build, persist, name, "t1", w1_input, lg.check_w1)
 
 
 # -------------------------------------------------------------------- W2
+def build_w2(saver: lg.Saver) -> Any:
+    return build(saver, n_tool_turns=0, answer_bytes=W2_MSG_BYTES)
+
+
+def user_turn(turn: int) -> dict[str, Any]:
+    return {"messages": [HumanMessage(text(turn, W2_MSG_BYTES))]}
+
+
 async def w2_run(persist: str, res: dict[str, Any]) -> None:
     path = fresh_path("lga-w2.db")
-    saver, conn = await make_saver(persist, path)
-    graph = build(saver, n_tool_turns=0, answer_bytes=W2_MSG_BYTES)
-    cfg = config("t2")
-    per_turn = []
-    io0 = proc_io()
-    t0 = time.perf_counter()
-    out: dict[str, Any] = {}
-    for turn in range(W2_TURNS):
-        t = time.perf_counter()
-        inp = {"messages": [HumanMessage(text(turn, W2_MSG_BYTES))]}
-        out = await graph.ainvoke(inp, cfg, durability=durability(persist))
-        per_turn.append(time.perf_counter() - t)
-    res["total"] = time.perf_counter() - t0
-    io1 = proc_io()
-    assert len(out["messages"]) == 2 * W2_TURNS, len(out["messages"])
+    graph, conn = await lg.open_graph(build_w2, persist, path)
+    out = await lg.w2_turns(graph, persist, user_turn, res)
     if conn is not None:
         await conn.close()
-    res["per_turn"] = per_turn
-    res["db_bytes"] = file_bytes(path)
-    res["row_bytes_by_table"] = sqlite_payload_bytes(path)
-    res["row_bytes"] = sum(res["row_bytes_by_table"].values())
+    store_bytes(res, path)
     res["state_bytes"] = json_bytes({"messages": as_dicts(out["messages"])})
-    res["wchar"] = io1.get("wchar", 0) - io0.get("wchar", 0)
 
 
 # -------------------------------------------------------------------- W4
 async def w4_prepare(persist: str) -> None:
-    saver, _ = await make_saver(persist, fresh_path("lga-w4.db"))
-    graph = build(saver)
-    await graph.ainvoke({"messages": [HumanMessage(W1_PROMPT)]}, config("w4"), durability=durability(persist))
+    await lg.w4_prepare(build, persist, "lga-w4.db", w1_input())
 
 
 async def w4_resume(persist: str, res: dict[str, Any]) -> None:
-    t = time.perf_counter()
-    saver, conn = await make_saver(persist, SCRATCH / "lga-w4.db")
-    assert conn is not None
-    graph = build(saver)
-    cfg = config("w4")
-    t1 = time.perf_counter()
-    snap = await graph.aget_state(cfg)
-    res["t_load"] = time.perf_counter() - t1
-    res["messages_at_load"] = len(snap.values.get("messages", []))
-    t2 = time.perf_counter()
-    out = await graph.ainvoke(None, cfg, durability=durability(persist))
-    res["t_continue"] = time.perf_counter() - t2
-    res["t_resume_total"] = time.perf_counter() - t
-    res["final_messages"] = len(out["messages"])
-    assert res["final_messages"] == 2 * W1_TOOL_TURNS + 2, res["final_messages"]
-    await conn.close()
+    await lg.w4_resume(build, persist, "lga-w4.db", res)
 
 
 def main() -> None:
-    a = base_args("langgraph-agent")
-    res = result_header("langgraph", a, T_IMPORT, LANGGRAPH_VERSION)
-    if a.workload == "w1":
-        time_reps(res, lambda: w1_once(a.persist), a)
-    elif a.workload == "rss":
-        rss0 = rss_peak_kib()
-        w1_once(a.persist, name="lga-rss.db")
-        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
-    elif a.workload == "w2":
-        asyncio.run(w2_run(a.persist, res))
-    elif a.workload == "w4-prepare":
-        asyncio.run(w4_prepare(a.persist))
-        sys.exit("expected to crash")
-    elif a.workload == "w4-resume":
-        asyncio.run(w4_resume(a.persist, res))
-    else:
-        raise SystemExit(f"unknown workload {a.workload!r}")
-    emit(res)
+    workloads = {
+        "w1": timed(w1_once),
+        "w2": in_loop(w2_run),
+        "w4-prepare": crashing(w4_prepare),
+        "w4-resume": in_loop(w4_resume),
+        "rss": peak_rss(lambda persist: w1_once(persist, name="lga-rss.db")),
+    }
+    run_worker("langgraph-agent", "langgraph", T_IMPORT, workloads, lg.LANGGRAPH_VERSION)
 
 
 if __name__ == "__main__":

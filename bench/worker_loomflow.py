@@ -26,7 +26,7 @@ import time
 
 T0 = time.perf_counter()
 import asyncio  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Coroutine  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Any, TypeVar  # noqa: E402
 
@@ -49,32 +49,37 @@ from loomflow import (  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
 
+import argparse  # noqa: E402
+
+import lf_common as lf  # noqa: E402
 from common import (  # noqa: E402
     K_APPEND_BYTES,
     K_APPEND_STEPS,
     K_STEPS,
     SCRATCH,
+    W1_PROMPT,
     W1_TOOL_TURNS,
     W2_MSG_BYTES,
     W2_TURNS,
     W3_CONCURRENCY,
     W3_FANOUT,
     W3_RESULT_BYTES,
+    Handler,
     Message,
-    base_args,
-    emit,
+    crashing,
     fake_model_dict,
     fake_tool,
     fresh_path,
+    in_loop,
     measure_store,
-    result_header,
-    rss_peak_kib,
+    peak_rss,
+    run_worker,
     text,
     time_reps,
 )
 
 S = TypeVar("S", bound=State)
-W1_INPUT: Message = {"role": "user", "content": "please use the lookup tool 100 times"}
+W1_INPUT: Message = {"role": "user", "content": W1_PROMPT}
 
 
 # ------------------------------------------------------------------ W1: react-100
@@ -338,51 +343,45 @@ async def w4_prepare(persist: str) -> None:
 
 
 async def w4_resume(persist: str, res: dict[str, Any]) -> None:
-    t = time.perf_counter()
-    interp = interpreter(w1_graph("default"), persist, SCRATCH / "lf-w4.db")
-    t1 = time.perf_counter()
-    state = await interp.state("w4")
-    res["t_load"] = time.perf_counter() - t1
-    res["messages_at_load"] = len(state.messages)
-    t2 = time.perf_counter()
-    result = await interp.resume("w4")
-    res["t_continue"] = time.perf_counter() - t2
-    res["t_resume_total"] = time.perf_counter() - t
-    assert result.status == "completed", (result.status, result.error)
-    res["final_messages"] = len(result.state.messages)
+    interp, result = await lf.w4_resume(lambda: interpreter(w1_graph("default"), persist, SCRATCH / "lf-w4.db"), res)
     check_w1(result.state)
     await close(interp)
 
 
 # ------------------------------------------------------------------ main
+def graph_reps(a: argparse.Namespace, res: dict[str, Any]) -> None:
+    """W1, W3 and k-steps: the variant's graph, built once, timed run by run."""
+    graph, inp, check = timed_workload(a.workload, a.variant)
+    name = f"lf-{a.workload}.db"
+    time_reps(res, lambda: timed_run(graph, a.persist, name, inp, check), a)
+
+
+def history(
+    a: argparse.Namespace,
+    res: dict[str, Any],
+    run: Callable[[str, Path, dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]],
+) -> None:
+    """W2 and k-append: one run of ``run(persist, path, res)``; its time and the bytes stored and written."""
+    path = fresh_path(f"lf-{a.workload}.db")
+    measure_store(res, path, lambda: asyncio.run(run(a.persist, path, res)), lambda final: final)
+
+
+def rss_run(persist: str) -> None:
+    timed_run(w1_graph("default"), persist, "lf-rss.db", {"messages": [W1_INPUT]}, check_w1)
+
+
 def main() -> None:
-    a = base_args("loomflow")
-    res = result_header("loomflow", a, T_IMPORT, loomflow.__version__)
-    if a.workload in ("w1", "w3", "k-steps"):
-        graph, inp, check = timed_workload(a.workload, a.variant)
-        name = f"lf-{a.workload}.db"
-        time_reps(res, lambda: timed_run(graph, a.persist, name, inp, check), a)
-
-    elif a.workload == "rss":
-        rss0 = rss_peak_kib()
-        timed_run(w1_graph("default"), a.persist, "lf-rss.db", {"messages": [W1_INPUT]}, check_w1)
-        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
-
-    elif a.workload in ("w2", "k-append"):
-        path = fresh_path(f"lf-{a.workload}.db")
-        history = k_append if a.workload == "k-append" else w2_session if a.variant == "session" else w2_loop
-        measure_store(res, path, lambda: asyncio.run(history(a.persist, path, res)), lambda final: final)
-
-    elif a.workload == "w4-prepare":
-        asyncio.run(w4_prepare(a.persist))
-        raise SystemExit("expected to crash")
-
-    elif a.workload == "w4-resume":
-        asyncio.run(w4_resume(a.persist, res))
-
-    else:
-        raise SystemExit(f"unknown workload {a.workload!r}")
-    emit(res)
+    workloads: dict[str, Handler] = {
+        "w1": graph_reps,
+        "w2": lambda a, res: history(a, res, w2_session if a.variant == "session" else w2_loop),
+        "w3": graph_reps,
+        "w4-prepare": crashing(w4_prepare),
+        "w4-resume": in_loop(w4_resume),
+        "rss": peak_rss(rss_run),
+        "k-steps": graph_reps,
+        "k-append": lambda a, res: history(a, res, k_append),
+    }
+    run_worker("loomflow", "loomflow", T_IMPORT, workloads, loomflow.__version__)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from loomflow import (  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
 
+import lf_common as lf  # noqa: E402
 from common import (  # noqa: E402
     SCRATCH,
     W1_ANSWER_BYTES,
@@ -53,16 +54,16 @@ from common import (  # noqa: E402
     W1_TOOL_TURNS,
     W2_MSG_BYTES,
     W2_TURNS,
-    base_args,
-    emit,
+    crashing,
     fresh_path,
+    in_loop,
     maybe_crash,
     measure_store,
     next_turn_from_last,
-    result_header,
-    rss_peak_kib,
+    peak_rss,
+    run_worker,
     text,
-    time_reps,
+    timed,
 )
 
 
@@ -170,43 +171,26 @@ async def w4_prepare(persist: str) -> None:
 
 
 async def w4_resume(persist: str, res: dict[str, Any]) -> None:
-    t = time.perf_counter()
-    agent = make_agent(persist, SCRATCH / "lfa-w4.db")
-    t1 = time.perf_counter()
-    state = await agent.state("w4")
-    res["t_load"] = time.perf_counter() - t1
-    res["messages_at_load"] = len(state.messages)
-    t2 = time.perf_counter()
-    result = await agent.resume("w4")
-    res["t_continue"] = time.perf_counter() - t2
-    res["t_resume_total"] = time.perf_counter() - t
-    assert result.status == "completed", (result.status, result.error)
-    res["final_messages"] = len(result.state.messages)
+    agent, result = await lf.w4_resume(lambda: make_agent(persist, SCRATCH / "lfa-w4.db"), res)
     check_w1(result.state)
     await asyncio.sleep(0)
     await agent.close()
 
 
+def w2_run(persist: str, res: dict[str, Any]) -> None:
+    path = fresh_path("lfa-w2.db")
+    measure_store(res, path, lambda: asyncio.run(w2_session(persist, path, res)), lambda m: {"messages": m})
+
+
 def main() -> None:
-    a = base_args("loomflow-agent")
-    res = result_header("loomflow", a, T_IMPORT, loomflow.__version__)
-    if a.workload == "w1":
-        time_reps(res, lambda: w1_once(a.persist), a)
-    elif a.workload == "rss":
-        rss0 = rss_peak_kib()
-        w1_once(a.persist, name="lfa-rss.db")
-        res.update(rss_after_import_kib=rss0, rss_peak_kib=rss_peak_kib())
-    elif a.workload == "w2":
-        path = fresh_path("lfa-w2.db")
-        measure_store(res, path, lambda: asyncio.run(w2_session(a.persist, path, res)), lambda m: {"messages": m})
-    elif a.workload == "w4-prepare":
-        asyncio.run(w4_prepare(a.persist))
-        raise SystemExit("expected to crash")
-    elif a.workload == "w4-resume":
-        asyncio.run(w4_resume(a.persist, res))
-    else:
-        raise SystemExit(f"unknown workload {a.workload!r}")
-    emit(res)
+    workloads = {
+        "w1": timed(w1_once),
+        "w2": lambda a, res: w2_run(a.persist, res),
+        "w4-prepare": crashing(w4_prepare),
+        "w4-resume": in_loop(w4_resume),
+        "rss": peak_rss(lambda persist: w1_once(persist, name="lfa-rss.db")),
+    }
+    run_worker("loomflow-agent", "loomflow", T_IMPORT, workloads, loomflow.__version__)
 
 
 if __name__ == "__main__":
