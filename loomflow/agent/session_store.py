@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from loomflow.checkpoint.codec import dumps, loads
+from loomflow.checkpoint.sqlite import use_wal
 from loomflow.events import Event
 
 __all__ = ["MemorySessionStore", "SQLiteSessionStore", "SessionStore"]
@@ -123,8 +124,7 @@ class SQLiteSessionStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        use_wal(self._db)
         self._db.executescript(_SCHEMA)
 
     async def ensure_session(self, session_id: str, now: float, metadata: dict[str, Any] | None = None) -> None:

@@ -25,6 +25,7 @@ Layout (schema version 2), chosen for file size and for one dirty page per step 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -137,9 +138,13 @@ class SQLiteStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
-        self._db.execute(f"PRAGMA page_size={page_size}")  # before the first table: new files only
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        try:
+            self._refuse_newer(self._version())  # before anything here changes the file
+            self._db.execute(f"PRAGMA page_size={page_size}")  # before the first table: new files only
+            use_wal(self._db, busy_timeout=busy_timeout, synchronous=synchronous)
+        except BaseException:
+            self._db.close()
+            raise
         self._keys: dict[str, int] = {}  # run_id -> runs.id; a run's key never changes
         self._name_ids: dict[str, int] = {}  # the rows of `names` this connection has seen, both ways
         self._names: dict[int, str] = {}
@@ -611,6 +616,28 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def use_wal(
+    db: sqlite3.Connection, *, busy_timeout: float = 10.0, synchronous: Literal["normal", "full", "off"] = "normal"
+) -> None:
+    """Put ``db``'s file in WAL mode and set its ``synchronous`` level.
+
+    Switching a file to WAL takes an exclusive lock, and SQLite refuses that lock at once, without its busy
+    wait, while another connection is opening the same file: processes or threads that open one new store
+    together would fail with "database is locked". So the switch is retried until ``busy_timeout``.
+    """
+    deadline, pause = time.monotonic() + busy_timeout, 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+    db.execute(f"PRAGMA synchronous={synchronous.upper()}")
 
 
 def _step_id(key: int, step: int) -> int:

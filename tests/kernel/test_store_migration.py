@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
@@ -203,26 +204,54 @@ def test_connections_opening_one_file_at_once_create_or_migrate_it_once(tmp_path
     db = tmp_path / "s.db"
     if old:
         _write_v1(db)
+    assert _open_at_once(db, 6) == []
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT count(*) FROM meta WHERE key IN ('schema_version', 'heap_segment')").fetchone() == (2,)
+    assert raw.execute("SELECT count(*) FROM runs").fetchone() == ((len(RUNS) + 1) if old else 0,)
+    raw.close()
+
+
+def _open_at_once(db: Path, n: int) -> list[BaseException]:
+    """Open ``n`` stores on ``db`` from ``n`` threads released together; what they raised (stores closed)."""
     errors: list[BaseException] = []
     stores: list[SQLiteStore] = []
-    start = threading.Barrier(6)
+    start = threading.Barrier(n)
 
     def open_it() -> None:
         start.wait()
         try:
             stores.append(SQLiteStore(db))
-        except BaseException as exc:  # pragma: no cover - the failure this test is about
+        except BaseException as exc:  # pragma: no cover - the failure the callers are about
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    threads = [threading.Thread(target=open_it) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
-    raw = sqlite3.connect(db)
-    assert raw.execute("SELECT count(*) FROM meta WHERE key IN ('schema_version', 'heap_segment')").fetchone() == (2,)
-    assert raw.execute("SELECT count(*) FROM runs").fetchone() == ((len(RUNS) + 1) if old else 0,)
-    raw.close()
     for store in stores:
         store._db.close()
+    return errors
+
+
+def test_many_connections_opening_one_new_file_at_once_all_get_it() -> None:
+    # Switching a file to WAL is refused at once (no busy wait) while another connection is opening it;
+    # the store retries the switch, so none of these fails with "database is locked".
+    for _ in range(15):
+        with tempfile.TemporaryDirectory() as tmp:
+            assert _open_at_once(Path(tmp) / "s.db", 8) == []
+
+
+def test_a_newer_file_is_refused_before_anything_changes_it(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    raw = sqlite3.connect(db)
+    raw.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    raw.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION + 1),))
+    raw.commit()
+    assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    raw.close()
+    with pytest.raises(StoreVersionError):
+        SQLiteStore(db)
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not switched to WAL
+    raw.close()
