@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loomflow.checkpoint.codec import dumps
-from loomflow.checkpoint.records import RunRecord, StepRecord
+from loomflow.checkpoint.records import RunRecord, StepRecord, stored_output
 from loomflow.errors import RouteError, RunError
 from loomflow.events import EventLog
 from loomflow.graph import END, CompiledNode
@@ -412,6 +412,8 @@ class Execution:
             _answers_record(self.fresh_answers) if self.fresh_answers else None,
             (ctx._usage or None) if ctx is not None else None,
             snapshot,
+            False,
+            stored_output(outcome.output, self.values) if status == "ended" and isinstance(outcome, End) else None,
         )
         self.events.add_finished(rec)
         if self.fresh_answers:

@@ -24,13 +24,13 @@ from typing import Any, Generic, Literal, TypeVar
 from loomflow.answers import MISSING, validate_answers
 from loomflow.checkpoint import CheckpointStore, open_store
 from loomflow.checkpoint.codec import dumps, loads
-from loomflow.checkpoint.records import RunRecord, StepRecord
+from loomflow.checkpoint.records import RunRecord, StepRecord, restored_output, stored_output
 from loomflow.clock import Clock, SystemClock, uuid_ids
 from loomflow.errors import InvalidTransition, RunBusy, RunError
 from loomflow.events import Event, EventLog
 from loomflow.execution import _SEQ_BLOCK, Execution
 from loomflow.graph import END, Graph
-from loomflow.journal import Journal
+from loomflow.journal import Journal, ReplayVisits
 from loomflow.lifecycle import FINAL, Lifecycle, LifecycleMachine
 from loomflow.limits import Limits
 from loomflow.lineage import Lineage, load_lineage
@@ -229,7 +229,9 @@ class Interpreter(Generic[S]):
         """Continue a run after a crash, failure, limit or interrupt (answered by ``value``/``values``).
 
         ``at`` rewinds the same run: the node of step ``at`` runs again from the state before it, and
-        that step and the ones after it stay in history marked superseded.
+        that step and the ones after it stay in history marked superseded. ``at`` must be on the run's
+        current path (fork a step of an abandoned branch instead); a step that re-ran a paused or failed node
+        stands for that node visit, which runs again from its start.
         """
         if run_id in self._active:
             raise RunBusy(f"run {run_id!r} is running in this process; wait for it to pause or end")
@@ -250,7 +252,7 @@ class Interpreter(Generic[S]):
         run = prepared.run
         journal = None
         if run.kind == "replay" and run.replay_of is not None:
-            journal = await self._replay_journal(run.replay_of, run_id)
+            journal = await self._replay_journal(run.replay_of, run_id, prepared.chain)
         exe = self._execution(
             run,
             prepared.values,
@@ -268,6 +270,9 @@ class Interpreter(Generic[S]):
         exe.resumed = True
         exe.emit("run_resumed", None, None, {"from_step": prepared.head, "at": at})
         if prepared.cursor is None:  # the last step reached END but the process died before marking the run
+            last = prepared.chain[-1] if prepared.chain else None
+            if last is not None and last.output is not None:  # it ended with End(output=...)
+                exe.output = restored_output(last.output, exe.values)
             await self._settle(exe, "completed")
             return self._result(exe)
         return await self.drive(exe)
@@ -291,7 +296,7 @@ class Interpreter(Generic[S]):
         if at is not None:
             if value is not MISSING or values:
                 raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
-            rec = self._resolve_at(lin, at)
+            rec = self._resolve_at(lin, at, visit=True, current=True)
             if rec.run_id != run_id:
                 raise RunError(
                     f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
@@ -311,6 +316,10 @@ class Interpreter(Generic[S]):
             lin = await load_lineage(self.store, run_id)
         chain = lin.chain(head)
         own = [r.step for r in lin.own]
+        if at is not None:
+            # a rewound branch numbers its steps after every step number the run ever used, including
+            # those of steps that crashed before they were recorded: the journal keys effects by them
+            own += [e.visit for e in await self.store.journal(run_id)]
         next_step = max(own) + 1 if own else lin.run.parent_step or 1
         run, limits = await self._mark_running(run, pending, fresh, limits)
         values_ = self._state_values(lin, chain)
@@ -393,9 +402,13 @@ class Interpreter(Generic[S]):
         limits: Limits | None = None,
     ) -> RunResult[S]:
         """Start a new run that shares ``run_id``'s history before step ``at`` and re-runs that step's node
-        on the state before it, with ``update`` applied. The original run is untouched."""
+        on the state before it, with ``update`` applied. The original run is untouched.
+
+        ``at`` may be any step of the run's history, one of a branch a rewind abandoned too: the fork shares
+        the branch that leads to it. A step that re-ran a paused or failed node stands for that node visit.
+        """
         lin = await load_lineage(self.store, run_id)
-        rec = self._resolve_at(lin, at)
+        rec = self._resolve_at(lin, at, visit=True)
         check_node(self.graph, run_id, rec.node_path)
         unknown = sorted(set(update or ()) - set(self.graph.state.channels()))
         if unknown:
@@ -408,6 +421,12 @@ class Interpreter(Generic[S]):
         new_id = new_run_id or self.ids()
         now = self.clock.now()
         limits = limits or Limits.from_json(lin.run.limits)
+        chain = lin.chain(rec.parent_step)
+        metadata: dict[str, Any] = {"fork_node": rec.node_path}
+        owner = next(r for r in lin.runs if r.run_id == rec.run_id)
+        if owner.kind == "fork" and all(r.run_id != owner.run_id for r in chain):
+            # forked at the first step of a fork: that fork's update belongs to this branch's start too
+            metadata["fork_inherits"] = owner.run_id
         life = Lifecycle(new_id, "created")
         self._machine.to(life, "running")
         run = RunRecord(
@@ -422,14 +441,11 @@ class Interpreter(Generic[S]):
             parent_step=rec.step,
             fork_update=raw_update,
             limits=limits.to_json(),
-            metadata={"fork_node": rec.node_path},
+            metadata=metadata,
             seq_reserved=_SEQ_BLOCK,
             kind="fork",
         )
-        chain = lin.chain(rec.parent_step)
-        fork_lin = Lineage(
-            [*lin.runs, run], {k: v for k, v in lin.records.items() if k < rec.step}, [], rec.parent_step, lin.journal
-        )
+        fork_lin = Lineage([*lin.runs, run], {r.step: r for r in chain}, [], rec.parent_step, lin.journal)
         values = fork_lin.state_values(self.graph.state, chain, pending_update=True)  # checks the update
         await self.store.put_graph(self.graph.fingerprint, self.graph.structure())
         await self.store.create_run(run)
@@ -452,9 +468,11 @@ class Interpreter(Generic[S]):
     async def replay(self, run_id: str, *, new_run_id: str | None = None) -> RunResult[S]:
         """Re-execute a recorded run with every effect served from its journal (no network, no tools).
 
-        Where the recorded run paused, the replay pauses too and is answered with the recorded answers, so
-        its steps line up with the recording. A call the recording did not make ends the replay ``failed``
-        with ``ReplayDivergence`` in its error.
+        The replay runs the recording's final path: the k-th visit of a node is served what the k-th visit
+        of that node on the recording's final path recorded, so rewinds, failed attempts and limit stops in
+        the recording do not shift it. Where the recorded run paused, the replay pauses too and is answered
+        with the recorded answers. A call the recording did not make ends the replay ``failed`` with
+        ``ReplayDivergence`` in its error.
         """
         source = await self.store.get_run(run_id)
         if source is None:
@@ -463,18 +481,24 @@ class Interpreter(Generic[S]):
         if source.kind == "fork":
             raise RunError(f"run {run_id!r} is a fork; replay the run it was forked from, then fork the replay")
         new_id = new_run_id or self.ids()
-        journal = await self._replay_journal(run_id, new_id)
         channels = self.graph.state.channels()
         inputs = {k: channels[k].decode_write(v) for k, v in (source.input or {}).items() if k in channels}
         exe = await self.start(inputs, run_id=new_id, limits=Limits.from_json(source.limits))
         await self.store.update_run(new_id, kind="replay", replay_of=run_id)
         exe.run = dataclasses.replace(exe.run, kind="replay", replay_of=run_id)
-        exe.journal = journal
+        exe.journal = await self._replay_journal(run_id, new_id, exe.chain)
         recorded = {k: v for rec in await self.store.steps(run_id) for k, v in (rec.answers or {}).items()}
+        recorded_lin = await load_lineage(self.store, run_id)
+        recorded_path = recorded_lin.chain(recorded_lin.head())
         recorded.update(source.answers or {})
         result = await self.drive(exe)
         while result.status == "interrupted":
-            answers = {i.id: recorded[i.id] for i in result.interrupts if i.id in recorded}
+            visits = ReplayVisits(recorded_path, result.records)
+            answers = {
+                i.id: recorded[src]
+                for i in result.interrupts
+                if (src := visits.recorded_interrupt_id(i.id, i.node_path)) in recorded
+            }
             if not answers:  # the recording waits here too
                 return result
             if any(isinstance(v, dict) and "@bytes" in v for v in answers.values()):
@@ -485,9 +509,12 @@ class Interpreter(Generic[S]):
             result = await self.resume(new_id, values=answers)
         return result
 
-    async def _replay_journal(self, source_id: str, run_id: str) -> Journal:
+    async def _replay_journal(self, source_id: str, run_id: str, chain: list[StepRecord]) -> Journal:
+        """A journal that serves the recording's entries to the replay whose steps so far are ``chain``."""
         entries = {(e.visit, e.node_path, e.index): e for e in await self.store.journal(source_id)}
-        return Journal(self.store, run_id, self.clock, replay=entries)
+        source = await load_lineage(self.store, source_id)
+        visits = ReplayVisits(source.chain(source.head()), chain)
+        return Journal(self.store, run_id, self.clock, replay=entries, visits=visits)
 
     # ------------------------------------------------------------------ inspecting
     async def history(self, run_id: str) -> list[StepRecord]:
@@ -518,9 +545,7 @@ class Interpreter(Generic[S]):
         run = lin.run
         values = self._state_values(lin, chain, pending=False)
         state = self.graph.state.from_values(values)
-        output = run.output
-        if isinstance(output, dict) and set(output) == {"@state"}:
-            output = values.get(output["@state"])
+        output = restored_output(run.output, values)
         return RunResult(
             run_id,
             run.status,
@@ -572,11 +597,17 @@ class Interpreter(Generic[S]):
 
     async def _settle(self, exe: Execution, status: str) -> None:
         """Move the run to a pause or end status and make everything about it durable."""
+        if status != "cancelled":
+            # cancel() from another executor marks the stored run and lets this one find out at its next
+            # heartbeat; a run that pauses or ends before that must not write over the mark
+            stored = await self.store.get_run(exe.run_id)
+            if stored is not None and stored.status == "cancelled":
+                status = "cancelled"
         self._machine.to(exe.life, status)
         await self._flush(exe)
         interrupts = exe.interrupts if status == "interrupted" else ()
         exe.emit("run_finished", None, exe.head, {"status": status, "error": exe.error})
-        output = _stored_output(exe.output, exe.values)
+        output = stored_output(exe.output, exe.values)
         now = self.clock.now()
         await self.store.update_run(
             exe.run_id,
@@ -656,11 +687,23 @@ class Interpreter(Generic[S]):
             pending = lin.is_fork and all(r.run_id != lin.run.run_id for r in chain)
         return lin.state_values(self.graph.state, chain, pending_update=pending)
 
-    def _resolve_at(self, lin: Lineage, at: int | str) -> StepRecord:
+    def _resolve_at(self, lin: Lineage, at: int | str, *, visit: bool = False, current: bool = False) -> StepRecord:
+        """The step ``at`` names. ``visit``: the step that began its node visit (a step that re-ran a paused or
+        failed node continues the visit an earlier step began; re-running the node means re-running the visit).
+        ``current``: the step must be on the run's current path, not on a branch a rewind abandoned."""
         if isinstance(at, int):
             rec = lin.records.get(at)
             if rec is None:
                 raise RunError(f"run {lin.run.run_id!r} has no step {at}; its steps are {_ranges(sorted(lin.records))}")
+            if current and rec.superseded:
+                path = [r.step for r in lin.chain(lin.head())]
+                raise RunError(
+                    f"step {at} of run {lin.run.run_id!r} was superseded by a rewind; resume(at=) rewinds along "
+                    f"the run's current path (steps {_ranges(path)}); fork({lin.run.run_id!r}, at={at}) goes on "
+                    f"from it in a new run"
+                )
+            if visit and rec.visit != rec.step and rec.visit in lin.records:
+                rec = lin.records[rec.visit]
             return rec
         chain = lin.chain(lin.head())
         hits = [r for r in chain if r.node_path == at]
@@ -672,7 +715,10 @@ class Interpreter(Generic[S]):
                 else (f"never; nodes on its path: {', '.join(seen)}")
             )
             raise RunError(f"node {at!r} ran {where} in run {lin.run.run_id!r}")
-        return hits[0]
+        rec = hits[0]
+        if visit and rec.visit != rec.step and rec.visit in lin.records:
+            rec = lin.records[rec.visit]
+        return rec
 
     def _result(self, exe: Execution) -> RunResult[S]:
         state = self.graph.state.from_values(exe.values)
@@ -725,18 +771,6 @@ class _Prepared:
     journal: Mapping[tuple[str, int, str, int], Any]
 
 
-def _stored_output(output: Any, values: Mapping[str, Any]) -> Any:
-    """The output as the run record keeps it: ``{"@state": channel}`` when it is a channel's value (an
-    agent's answer), so the payload is stored once; else its JSON form."""
-    if output is None:
-        return None
-    if not isinstance(output, int | float | bool):
-        for name, value in values.items():
-            if value is output:
-                return {"@state": name}
-    return loads(dumps(output))
-
-
 def _dead_local_owner(owner: str) -> bool:
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
@@ -752,6 +786,16 @@ def _dead_local_owner(owner: str) -> bool:
 
 
 def _ranges(steps: list[int]) -> str:
+    """Sorted step numbers as runs: ``[1, 4, 5, 6, 9]`` -> ``"1, 4..6, 9"``."""
     if not steps:
         return "none yet"
-    return f"{steps[0]}..{steps[-1]}" if len(steps) > 1 else str(steps[0])
+    parts: list[str] = []
+    start = prev = steps[0]
+    for step in [*steps[1:], None]:
+        if step is not None and step == prev + 1:
+            prev = step
+            continue
+        parts.append(str(start) if start == prev else f"{start}..{prev}")
+        if step is not None:
+            start = prev = step
+    return ", ".join(parts)

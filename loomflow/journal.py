@@ -9,11 +9,11 @@ otherwise the node pauses with an ``uncertain_call`` interrupt and an operator a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loomflow.checkpoint.codec import dumps, loads, request_hash
-from loomflow.checkpoint.records import JournalEntry
+from loomflow.checkpoint.records import JournalEntry, StepRecord
 from loomflow.errors import EffectSkipped, ReplayDivergence
 from loomflow.outcomes import Interrupt
 
@@ -35,6 +35,48 @@ class UncertainCall(Exception):
         self.interrupt = interrupt
 
 
+class ReplayVisits:
+    """Which recorded node visit a replay's visit stands for.
+
+    A replay runs the recording's final path afresh, so its step numbers (and with them the visit numbers
+    that key journal entries and interrupt ids) differ wherever the recording was rewound, failed and was
+    resumed, or stopped at a limit. The k-th visit of a node in the replay is the k-th visit of that node on
+    the recording's final path.
+    """
+
+    def __init__(self, recorded_path: Sequence[StepRecord], chain: Sequence[StepRecord]) -> None:
+        self._recorded = _visits_by_node(recorded_path)
+        self._chain = chain  # the replay's own steps so far (the execution's chain, which grows in place)
+
+    def recorded(self, node_path: str, visit: int) -> int | None:
+        """The recording's visit for the replay's ``visit`` of ``node_path`` (None: the recording made fewer)."""
+        mine = _visits_by_node(self._chain).get(node_path, [])
+        k = mine.index(visit) if visit in mine else len(mine)
+        theirs = self._recorded.get(node_path, [])
+        return theirs[k] if k < len(theirs) else None
+
+    def recorded_interrupt_id(self, interrupt_id: str, node_path: str) -> str:
+        """The id the recording gave the interrupt a replay's node raised (``node@visit:key``)."""
+        prefix = f"{node_path}@"
+        rest = interrupt_id.removeprefix(prefix)
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        if rest == interrupt_id or not digits:
+            return interrupt_id
+        visit = self.recorded(node_path, int(rest[:digits]))
+        return interrupt_id if visit is None else f"{prefix}{visit}{rest[digits:]}"
+
+
+def _visits_by_node(steps: Sequence[StepRecord]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for rec in steps:
+        if rec.status == "limit":  # stopped before the node ran: not a visit
+            continue
+        seen = out.setdefault(rec.node_path, [])
+        if rec.visit not in seen:
+            seen.append(rec.visit)
+    return out
+
+
 class Journal:
     """The journal of one run, over its store (or serving another run's entries when replaying)."""
 
@@ -44,11 +86,13 @@ class Journal:
         run_id: str,
         clock: Clock,
         replay: Mapping[_Key, JournalEntry] | None = None,
+        visits: ReplayVisits | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.clock = clock
         self.replay = replay
+        self.visits = visits
 
     async def call(
         self,
@@ -123,7 +167,8 @@ class Journal:
 
     def _serve_replay(self, key: _Key, name: str, digest: str) -> JournalEntry:
         assert self.replay is not None
-        entry = self.replay.get(key)
+        visit = key[0] if self.visits is None else self.visits.recorded(key[1], key[0])
+        entry = self.replay.get((visit, key[1], key[2])) if visit is not None else None
         if entry is None or entry.request_hash != digest or entry.name != name:
             what = "was never made" if entry is None else "differs from the recorded one"
             raise ReplayDivergence(

@@ -76,7 +76,7 @@ class Lineage:
         root = self.runs[0]
         if root.input and root.base_step is None:
             values = apply_writes(channels, values, _decode(channels, root.input, root.run_id, None), "input")
-        updates = {r.run_id: r for r in self.runs[1:] if r.fork_update}
+        updates = fork_updates(self.runs)
         start = 0
         bases = {r.base_step: r for r in self.runs if r.base_step is not None}
         if 0 in bases:  # migrated before its first step
@@ -88,10 +88,8 @@ class Lineage:
         snap_at = max((i for i, r in enumerate(chain) if r.snapshot is not None and i >= start), default=-1)
         appends = {n for n, ch in channels.items() if ch.appends}
         for i, rec in enumerate(chain[start:], start):
-            fork = updates.pop(rec.run_id, None)
-            if fork is not None and fork.fork_update:
-                update = _decode(channels, fork.fork_update, fork.run_id, None)
-                values = apply_writes(channels, values, update, "fork update")
+            for run_id, raw in updates.pop(rec.run_id, ()):
+                values = apply_writes(channels, values, _decode(channels, raw, run_id, None), "fork update")
             writes = _decode_bytes(channels, rec, journal=self.journal)
             if i < snap_at:
                 writes = {k: v for k, v in writes.items() if k in appends}
@@ -99,11 +97,26 @@ class Lineage:
             if i == snap_at:
                 assert rec.snapshot is not None
                 values.update(_decode_bytes(channels, rec, rec.snapshot))
-        last = self.run
-        if pending_update and last.run_id in updates and last.fork_update:
-            update = _decode(channels, last.fork_update, last.run_id, None)
-            values = apply_writes(channels, values, update, "fork update")
+        if pending_update:
+            for run_id, raw in updates.get(self.run.run_id, ()):
+                values = apply_writes(channels, values, _decode(channels, raw, run_id, None), "fork update")
         return values
+
+
+def fork_updates(runs: list[RunRecord]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """For each fork in ``runs`` (a lineage, root first), the updates that apply where its own steps begin:
+    those of the forks it inherits from (``metadata["fork_inherits"]``: it was forked at the first step of
+    that fork, before that fork's update was folded into any step it shares), then its own."""
+    by_id = {r.run_id: r for r in runs}
+
+    def of(run: RunRecord) -> list[tuple[str, dict[str, Any]]]:
+        inherited = by_id.get((run.metadata or {}).get("fork_inherits", ""))
+        out = of(inherited) if inherited is not None and inherited is not run else []
+        if run.fork_update:
+            out.append((run.run_id, run.fork_update))
+        return out
+
+    return {r.run_id: ups for r in runs[1:] if (ups := of(r))}
 
 
 def _base_values(channels: dict[str, Channel], run: RunRecord) -> dict[str, Any]:
@@ -148,10 +161,9 @@ def fold_raw(
         values.update(base.base_state or {})
     elif runs[0].input:
         _fold(reducers, values, runs[0].input)
-    updates = {r.run_id: r.fork_update for r in runs[1:] if r.fork_update}
+    updates = fork_updates(runs)
     for rec in chain[start:]:
-        update = updates.pop(rec.run_id, None)
-        if update:
+        for _, update in updates.pop(rec.run_id, ()):
             _fold(reducers, values, update)
         _fold(reducers, values, resolve_refs(loads(rec.writes), rec, journal))
     return values
@@ -231,7 +243,7 @@ async def load_lineage(store: CheckpointStore, run_id: str) -> Lineage:
     at = parent.records.get(point)
     if at is None:
         raise RunNotFound(f"run {run_id!r} was forked at step {point} of {run.parent_run!r}, which has no such step")
-    records = {k: v for k, v in parent.records.items() if k < point}
+    records = {r.step: r for r in parent.chain(at.parent_step)}  # the history it shares: one branch
     records.update((r.step, r) for r in own)
     return Lineage([*parent.runs, run], records, own, at.parent_step, journal={**parent.journal, **journal})
 

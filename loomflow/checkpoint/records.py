@@ -7,8 +7,10 @@ only moves bytes, so every store persists exactly the same thing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
+from loomflow.checkpoint.codec import dumps, loads
 from loomflow.outcomes import Interrupt
 
 __all__ = ["JournalEntry", "RunRecord", "StepRecord"]
@@ -71,6 +73,7 @@ class StepRecord:
     usage: dict[str, Any] | None = None
     snapshot: bytes | None = None
     superseded: bool = False
+    output: Any = None  # an ``End(output=...)`` step's output, as the run record keeps it (``stored_output``)
 
     def meta(self) -> dict[str, Any]:
         """The small fields stores keep in one JSON column."""
@@ -85,6 +88,8 @@ class StepRecord:
             m["answers"] = self.answers
         if self.usage:
             m["usage"] = self.usage
+        if self.output is not None:
+            m["output"] = self.output
         return m
 
     @classmethod
@@ -123,6 +128,7 @@ class StepRecord:
             meta.get("usage"),
             snapshot,
             superseded,
+            meta.get("output"),
         )
 
 
@@ -142,3 +148,22 @@ class JournalEntry:
     started_at: float
     finished_at: float | None = None
     error: str | None = None
+
+
+def stored_output(output: Any, values: Mapping[str, Any]) -> Any:
+    """A run's output as its records keep it: ``{"@state": channel}`` when it is a channel's value (an
+    agent's answer), so the payload is stored once; else its JSON form."""
+    if output is None:
+        return None
+    if not isinstance(output, int | float | bool):
+        for name, value in values.items():
+            if value is output:
+                return {"@state": name}
+    return loads(dumps(output))
+
+
+def restored_output(stored: Any, values: Mapping[str, Any]) -> Any:
+    """The output ``stored_output`` kept, given the run's channel values."""
+    if isinstance(stored, dict) and set(stored) == {"@state"}:
+        return values.get(stored["@state"])
+    return stored
