@@ -37,7 +37,8 @@ class CheckpointStore(Protocol):
     async def get_run(self, run_id: str) -> RunRecord | None: ...
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
-        """Change fields of a run record (status, output, error, interrupts, seq_reserved, ...)."""
+        """Change fields of a run record (status, output, error, interrupts, seq_reserved, ...); no fields
+        change nothing. A run the store does not hold raises ``RunNotFound``."""
 
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, parent_run: str | None = None

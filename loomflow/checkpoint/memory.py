@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
-from loomflow.errors import RunBusy, RunError
+from loomflow.errors import RunBusy, RunError, RunNotFound
 
 __all__ = ["MemoryStore"]
 
@@ -38,7 +38,10 @@ class MemoryStore:
         return self._runs.get(run_id)
 
     async def update_run(self, run_id: str, **fields: Any) -> None:
-        self._runs[run_id] = dataclasses.replace(self._runs[run_id], **fields)
+        run = self._runs.get(run_id)
+        if run is None:
+            raise RunNotFound(f"no run {run_id!r} in this store; create it with create_run first")
+        self._runs[run_id] = dataclasses.replace(run, **fields)
 
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, parent_run: str | None = None

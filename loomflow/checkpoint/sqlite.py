@@ -33,7 +33,7 @@ from typing import Any, Literal
 from loomflow.checkpoint.base import STORE_SCHEMA_VERSION
 from loomflow.checkpoint.codec import dumps, loads
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
-from loomflow.errors import CorruptCheckpoint, RunBusy, RunError, StoreError, StoreVersionError
+from loomflow.errors import CorruptCheckpoint, RunBusy, RunError, RunNotFound, StoreError, StoreVersionError
 from loomflow.outcomes import Interrupt
 
 __all__ = ["DEFAULT_PATH", "SQLiteStore"]
@@ -43,6 +43,8 @@ DEFAULT_PATH = Path(".loomflow") / "loomflow.db"
 _STEP_BITS = 32  # steps.id = run key << 32 | step
 _STEP_MASK = (1 << _STEP_BITS) - 1
 _KEYS_KEPT = 10_000  # run_id -> key entries a store keeps in memory
+#: the prefix (not JSON) of version-1 step metadata the migration could not split into seq, t and d
+_V1_UNSPLIT = b"unsplit version-1 metadata: "
 #: the error of the stub run the migration keeps orphaned version-1 rows under
 _ORPHANS = (
     "kept by the store's schema-2 migration: version 1 held steps or journal entries of this run but no run record"
@@ -50,9 +52,11 @@ _ORPHANS = (
 
 # Plain rowid tables for rows that can be large; WITHOUT ROWID only where rows stay small (an index
 # b-tree spills rows above a quarter page to overflow pages).
+# meta and graphs may exist already: version 1 created them first, with the same columns, and a version-1
+# file that crashed while creating its tables holds them alone.
 _SCHEMA = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS graphs (fingerprint TEXT PRIMARY KEY, structure BLOB NOT NULL)",
     """CREATE TABLE runs (
         id INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, graph TEXT NOT NULL, fingerprint TEXT NOT NULL,
         state_version INTEGER NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
@@ -108,10 +112,8 @@ _COLUMNS = (
     "seq_reserved",
 )
 _RUN_SELECT = f"SELECT id, {', '.join(_COLUMNS)}, body, input FROM runs"
-_STEP_SQL = (
-    "INSERT INTO steps (id, parent_step, visit, node, route, target, status, writes, snapshot, seq, "
-    "started_at, duration, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_STEP_COLUMNS = "id, parent_step, visit, node, route, target, status, writes, snapshot, seq, started_at, duration, meta"
+_STEP_SQL = f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _JOURNAL_COLUMNS = "visit, node, idx, name, request_hash, idempotent, status, result, started_at, finished_at, error"
 _JOURNAL_PUT = "INSERT OR REPLACE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -154,8 +156,11 @@ class SQLiteStore:
         self._inline = (self._segment + 64) // 8  # values up to this many bytes stay in their row
 
     # ------------------------------------------------------------------ schema
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
     def _version(self) -> int | None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = self._tables()
         if "meta" in tables:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is not None:
@@ -199,25 +204,42 @@ class SQLiteStore:
         """Rewrite a version-1 file in place (the caller holds the transaction): runs keep their rowid as
         their key, step metadata moves from JSON to columns, child rows take the integer run key."""
         db = self._db
-        for table in ("runs", "steps", "journal"):
+        # a version-1 file that crashed while creating its tables (runs, then steps, then journal) lacks the
+        # last of them: only the tables it has are moved
+        old = [table for table in ("runs", "steps", "journal") if table in self._tables()]
+        for table in old:
             db.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
         db.execute("DROP INDEX IF EXISTS runs_parent")
         for statement in _SCHEMA[2:]:
             db.execute(statement)
-        cols = ", ".join(_COLUMNS)
-        db.execute(
-            f"INSERT INTO runs (id, {cols}, lease_owner, lease_expires, body) "
-            f"SELECT rowid, {cols}, lease_owner, lease_expires, body FROM v1_runs ORDER BY rowid"
-        )
-        # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub run,
-        # cancelled (final, in the run status vocabulary) with an error that says why it exists
-        db.execute(
-            "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
-            "SELECT DISTINCT run_id, '', '', 0, 'cancelled', 0, 0, ? FROM "
-            "(SELECT run_id FROM v1_steps UNION SELECT run_id FROM v1_journal) "
-            "WHERE run_id NOT IN (SELECT run_id FROM runs)",
-            (_encode_body({"error": _ORPHANS}),),
-        )
+        if "runs" in old:
+            cols = ", ".join(_COLUMNS)
+            db.execute(
+                f"INSERT INTO runs (id, {cols}, lease_owner, lease_expires, body) "
+                f"SELECT rowid, {cols}, lease_owner, lease_expires, body FROM v1_runs ORDER BY rowid"
+            )
+        children = [table for table in ("steps", "journal") if table in old]
+        if children:
+            # version 1 accepted steps and journal entries of runs it had no record of: keep them under a stub
+            # run, cancelled (final, in the run status vocabulary) with an error that says why it exists
+            run_ids = " UNION ".join(f"SELECT run_id FROM v1_{table}" for table in children)
+            db.execute(
+                "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
+                f"SELECT DISTINCT run_id, '', '', 0, 'cancelled', 0, 0, ? FROM ({run_ids}) "
+                "WHERE run_id NOT IN (SELECT run_id FROM runs)",
+                (_encode_body({"error": _ORPHANS}),),
+            )
+        if "journal" in old:
+            self._migrate_v1_journal()
+        if "steps" in old:
+            self._migrate_v1_steps()
+        for table in old:
+            db.execute(f"DROP TABLE v1_{table}")
+        # (a version-1 file that crashed before writing its version row has no row to update)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
+
+    def _migrate_v1_journal(self) -> None:
+        db = self._db
         entries = db.execute(
             "SELECT r.id, j.visit, j.node_path, j.idx, j.name, j.request_hash, j.idempotent, j.status, j.result, "
             "j.started_at, j.finished_at, j.error FROM v1_journal j JOIN runs r USING (run_id)"
@@ -230,6 +252,9 @@ class SQLiteStore:
                 for node, name_id, status in [self._name_ids_of(path, name, st)]
             ],
         )
+
+    def _migrate_v1_steps(self) -> None:
+        db = self._db
         rows = db.execute(
             "SELECT r.id, s.step, s.parent_step, s.visit, s.node_path, s.route, s.target, s.status, s.writes, "
             "s.snapshot, s.meta, s.superseded FROM v1_steps s JOIN runs r USING (run_id)"
@@ -243,9 +268,6 @@ class SQLiteStore:
                 for key, step, parent, visit, path, route, target, status, *row in rows
             ],
         )
-        for table in ("steps", "journal", "runs"):
-            db.execute(f"DROP TABLE v1_{table}")
-        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(STORE_SCHEMA_VERSION),))
 
     # ------------------------------------------------------------------ names
     def _name_ids_of(self, *names: str | None) -> list[int | None]:
@@ -291,14 +313,15 @@ class SQLiteStore:
             return data
         db, size = self._db, self._segment
         record = len(data).to_bytes(4, "big") + data
-        last = db.execute("SELECT id, length(data) FROM heap ORDER BY id DESC LIMIT 1").fetchone()
-        seg, used = last or (0, size)
-        if size - used < 5:  # not even the length and one byte: start a segment
-            seg, used = seg + 1, 0
+        last = db.execute("SELECT id, data FROM heap ORDER BY id DESC LIMIT 1").fetchone()
+        seg, tail = last or (0, None)
+        if tail is None or size - len(tail) < 5:  # no heap yet, or not even the length and one byte left
+            seg, tail = seg + 1, b""
+        used = len(tail)
         address = seg * size + used
         if used:
-            # (|| makes text of blobs; the cast keeps the segment a blob, whose length() counts bytes)
-            db.execute("UPDATE heap SET data = CAST(data || ? AS BLOB) WHERE id=?", (record[: size - used], seg))
+            # joined here, not with SQL's ||, which joins text: in a UTF-16 database that can drop a byte
+            db.execute("UPDATE heap SET data=? WHERE id=?", (tail + record[: size - used], seg))
             record, seg = record[size - used :], seg + 1
         db.executemany(
             "INSERT INTO heap (id, data) VALUES (?, ?)",
@@ -306,19 +329,27 @@ class SQLiteStore:
         )
         return address
 
-    def _get_value(self, value: bytes | int | None) -> bytes | None:
+    def _get_value(self, value: bytes | int | None, run_id: str, step: int | None, what: str) -> bytes | None:
+        """The bytes ``_put_value`` was given. Heap segments that are missing or short are a CorruptCheckpoint
+        of ``run_id`` (and ``step``), naming ``what`` the value is."""
         if not isinstance(value, int):
             return value
         seg, offset = divmod(value, self._segment)
         row = self._db.execute("SELECT data FROM heap WHERE id=?", (seg,)).fetchone()
         data = row[0][offset:] if row else b""
         end = 4 + int.from_bytes(data[:4], "big")
-        if len(data) < end:
+        if 4 < len(data) < end:
             more = self._db.execute(
                 "SELECT data FROM heap WHERE id BETWEEN ? AND ? ORDER BY id",
                 (seg + 1, seg + (offset + end - 1) // self._segment),
             )
             data += b"".join(r[0] for r in more)
+        # a value starts with its length and at least one byte in its first segment; every segment but the
+        # last is full, so a missing or short segment leaves fewer bytes than the length says
+        if len(data) <= 4 or len(data) < end:
+            raise CorruptCheckpoint(
+                run_id, step, f"the bytes of {what}, at heap address {value}, are missing or cut short"
+            )
         return data[4:end]
 
     def _is_small(self, data: bytes | None) -> bool:
@@ -346,7 +377,7 @@ class SQLiteStore:
     def _existing_key(self, run_id: str) -> int:
         key = self._key(run_id)
         if key is None:
-            raise RunError(f"no run {run_id!r}")
+            raise _no_run(run_id)
         return key
 
     async def put_graph(self, fingerprint: str, structure: dict[str, Any]) -> None:
@@ -363,8 +394,10 @@ class SQLiteStore:
             with self._transaction():
                 body, inp = _body(run), self._put_value(_input(run.input))
                 key = self._db.execute(sql, (*values, body, inp)).lastrowid
-        except sqlite3.IntegrityError:
-            raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE":  # runs.run_id, the only unique column
+                raise RunError(f"run {run.run_id!r} already exists; choose another run_id or resume it") from None
+            raise _refused(f"run {run.run_id!r}", exc) from None
         assert key is not None
         self._remember(run.run_id, key)
 
@@ -378,14 +411,18 @@ class SQLiteStore:
         unknown = set(fields) - set(cols) - set(body)
         if unknown:
             raise StoreError(f"update_run got unknown field(s) {sorted(unknown)}")
+        if not fields:  # nothing to change, but the run must exist, as for any update
+            self._existing_key(run_id)
+            return
         if not body:
             sets = ", ".join(f"{k}=?" for k in cols)
-            self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id))
+            if self._db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*cols.values(), run_id)).rowcount == 0:
+                raise _no_run(run_id)
             return
         with self._transaction():
             row = self._db.execute(f"{_RUN_SELECT} WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
-                raise RunError(f"no run {run_id!r}")
+                raise _no_run(run_id)
             current = self._run(row)
             merged = {f: getattr(current, f) for f in _BODY_FIELDS} | body
             cols["body"] = _encode_body(merged)  # inline: rewritten in place, where the heap would keep old copies
@@ -397,6 +434,8 @@ class SQLiteStore:
     async def list_runs(
         self, *, limit: int = 100, status: str | None = None, parent_run: str | None = None
     ) -> list[RunRecord]:
+        """Newest first. A run whose record is corrupt is still listed, from its columns (status, graph, times,
+        lineage), with ``error`` saying what is corrupt; ``get_run`` raises ``CorruptCheckpoint`` for it."""
         where, args = [], []
         if status is not None:
             where.append("status=?")
@@ -408,18 +447,38 @@ class SQLiteStore:
         rows = self._db.execute(
             f"{_RUN_SELECT} {clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)
         ).fetchall()
-        return [self._run(r) for r in rows]
+        runs = []
+        for row in rows:
+            try:
+                runs.append(self._run(row))
+            except CorruptCheckpoint as exc:  # one bad record does not hide the others
+                runs.append(RunRecord(**dict(zip(_COLUMNS, row[1:-2], strict=True)), error=str(exc)))
+        return runs
 
     def _run(self, row: tuple[Any, ...]) -> RunRecord:
         key, *cols, body, inp = row
-        self._remember(cols[0], key)
+        run_id = cols[0]
+        self._remember(run_id, key)
         try:
             extra = loads(body)
-            if inp is not None:
-                extra["input"] = loads(self._get_value(inp) or b"")
         except ValueError as exc:
-            raise CorruptCheckpoint(cols[0], None, f"run record is not valid JSON ({exc})") from None
-        extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
+            raise CorruptCheckpoint(run_id, None, f"run record is not valid JSON ({exc})") from None
+        if not isinstance(extra, dict):
+            raise CorruptCheckpoint(run_id, None, f"run record is {_json_type(extra)}, not a JSON object")
+        unknown = extra.keys() - _BODY_FIELDS
+        if unknown:
+            raise CorruptCheckpoint(
+                run_id, None, f"run record has field(s) {sorted(unknown)} that this loomflow does not know"
+            )
+        if inp is not None:
+            try:
+                extra["input"] = loads(self._get_value(inp, run_id, None, "the run's input") or b"")
+            except ValueError as exc:
+                raise CorruptCheckpoint(run_id, None, f"run input is not valid JSON ({exc})") from None
+        try:
+            extra["interrupts"] = tuple(Interrupt.from_json(i) for i in extra.get("interrupts") or ())
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CorruptCheckpoint(run_id, None, f"run record holds a malformed interrupt ({exc!r})") from None
         return RunRecord(**dict(zip(_COLUMNS, cols, strict=True)), **extra)
 
     # ------------------------------------------------------------------ steps
@@ -427,10 +486,11 @@ class SQLiteStore:
         if not (self._is_small(record.writes) and self._is_small(record.snapshot)):
             await self.append_steps([record])
             return
+        row = self._step_row(self._existing_key(record.run_id), record)
         try:
-            self._db.execute(_STEP_SQL, self._step_row(self._existing_key(record.run_id), record))
-        except sqlite3.IntegrityError:
-            raise _busy(record) from None
+            self._db.execute(_STEP_SQL, row)
+        except sqlite3.IntegrityError as exc:
+            raise self._step_refused(exc, [record], [row]) from None
 
     async def append_steps(self, records: Sequence[StepRecord]) -> None:
         if not records:
@@ -443,9 +503,23 @@ class SQLiteStore:
                     if not (self._is_small(r.writes) and self._is_small(r.snapshot)):
                         rows[i] = (*rows[i][:7], self._put_value(r.writes), self._put_value(r.snapshot), *rows[i][9:])
                 self._db.executemany(_STEP_SQL, rows)
-        except sqlite3.IntegrityError:
-            taken = {r.step for r in await self.steps(records[0].run_id)}
-            raise _busy(next((r for r in records if r.step in taken), records[0])) from None
+        except sqlite3.IntegrityError as exc:
+            raise self._step_refused(exc, records, rows) from None
+
+    def _step_refused(
+        self, exc: sqlite3.IntegrityError, records: Sequence[StepRecord], rows: Sequence[tuple[Any, ...]]
+    ) -> RunBusy | StoreError:
+        """Why SQLite refused the rows of ``records`` (none written): RunBusy naming the first step whose number
+        is taken, or the first step lacking a field the table requires."""
+        if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
+            ids = [row[0] for row in rows]
+            for i, sid in enumerate(ids):  # stored already, or twice in the batch
+                if sid in ids[:i] or self._db.execute("SELECT 1 FROM steps WHERE id=?", (sid,)).fetchone():
+                    return _busy(records[i])
+        column, columns = str(exc).rpartition(".")[2], _STEP_COLUMNS.split(", ")  # "... failed: steps.visit"
+        at = columns.index(column) if column in columns else 0  # (id: never None)
+        record = next((r for r, row in zip(records, rows, strict=True) if row[at] is None), records[0])
+        return _refused(f"step {record.step} of run {record.run_id!r}", exc)
 
     def _step_row(self, key: int, r: StepRecord) -> tuple[Any, ...]:
         """The row of a step whose writes and snapshot are inline (the caller swaps in heap addresses)."""
@@ -487,17 +561,21 @@ class SQLiteStore:
             step = sid & _STEP_MASK
             try:
                 m = loads(meta) if meta is not None else {}
+                if not isinstance(m, dict):
+                    raise CorruptCheckpoint(run_id, step, f"step metadata is {_json_type(m)}, not a JSON object")
                 usage = m.get("usage")
                 if isinstance(usage, list):  # [names.id of the counter names, their values...]
                     m["usage"] = dict(zip(loads(self._name(usage[0]) or ""), usage[1:], strict=True))
                 path, route, target, status = (self._name(i) for i in (path, route, target, status))
             except ValueError as exc:
-                raise CorruptCheckpoint(run_id, step, f"step metadata is not valid JSON ({exc})") from None
+                raise CorruptCheckpoint(run_id, step, _unreadable_meta(meta, exc)) from None
             except (KeyError, TypeError, IndexError) as exc:
                 raise CorruptCheckpoint(run_id, step, f"step refers to a name that is not stored ({exc!r})") from None
             m.update(seq=seq, t=t, d=d)
-            out.append(
-                StepRecord.from_row(
+            writes = self._get_value(writes, run_id, step, "the step's writes")
+            snap = self._get_value(snap, run_id, step, "the step's snapshot")
+            try:
+                record = StepRecord.from_row(
                     run_id,
                     step,
                     parent,
@@ -506,12 +584,14 @@ class SQLiteStore:
                     route,
                     target,
                     status or "",
-                    self._get_value(writes) or b"",
-                    self._get_value(snap),
+                    writes or b"",
+                    snap,
                     m,
                     bool(sup),
                 )
-            )
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise CorruptCheckpoint(run_id, step, f"step metadata holds a malformed field ({exc!r})") from None
+            out.append(record)
         return out
 
     async def supersede(self, run_id: str, from_step: int) -> None:
@@ -570,7 +650,7 @@ class SQLiteStore:
             h,
             bool(idem),
             call_status,
-            self._get_value(result),
+            self._get_value(result, run_id, None, f"the result of journal entry {visit}/{idx}"),
             started,
             finished,
             error,
@@ -645,17 +725,47 @@ def _step_id(key: int, step: int) -> int:
 
 
 def _split_v1_meta(meta: bytes) -> tuple[Any, ...]:
-    """Version 1's JSON step metadata as (seq, started_at, duration, meta); unreadable bytes stay as they are."""
+    """Version 1's JSON step metadata as (seq, started_at, duration, meta). Metadata that is not an object
+    holding seq, t and d is kept whole behind ``_V1_UNSPLIT``, which is not JSON: reading the step raises
+    CorruptCheckpoint (the zeros in its columns are never read)."""
     try:
         m = loads(meta)
-        seq, t, d = m.pop("seq"), m.pop("t"), m.pop("d")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return 0, 0.0, 0.0, meta  # still reported as CorruptCheckpoint when the step is read
+    except ValueError:
+        m = None
+    if not (isinstance(m, dict) and {"seq", "t", "d"} <= m.keys()):
+        return 0, 0.0, 0.0, _V1_UNSPLIT + meta
+    seq, t, d = m.pop("seq"), m.pop("t"), m.pop("d")
     return seq, t, d, dumps(m) if m else None
+
+
+def _json_type(value: Any) -> str:
+    """What a decoded JSON value that should be an object is instead, for messages."""
+    kinds = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    return kinds.get(type(value), "null")
+
+
+def _unreadable_meta(meta: bytes, exc: ValueError) -> str:
+    """What is wrong with step metadata that does not decode."""
+    if meta.startswith(_V1_UNSPLIT):
+        return f"its version-1 metadata is not a JSON object holding seq, t and d: {meta[len(_V1_UNSPLIT) :]!r}"
+    return f"step metadata is not valid JSON ({exc})"
 
 
 def _busy(record: StepRecord) -> RunBusy:
     return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
+
+
+def _refused(what: str, exc: sqlite3.IntegrityError) -> StoreError:
+    """The error for a record SQLite refused for a reason other than a taken key."""
+    if exc.sqlite_errorname == "SQLITE_CONSTRAINT_NOTNULL":  # "NOT NULL constraint failed: steps.node"
+        column = str(exc).rpartition(".")[2]
+        field = "node_path" if column == "node" else column
+        return StoreError(f"{what} cannot be stored: its {field} is None; give it a value")
+    return StoreError(f"{what} cannot be stored: {exc}")
+
+
+def _no_run(run_id: str) -> RunNotFound:
+    return RunNotFound(f"no run {run_id!r} in this store; create it with create_run first")
 
 
 def _input(value: dict[str, Any] | None) -> bytes | None:

@@ -30,7 +30,7 @@ import pytest
 
 from loomflow.checkpoint.base import CheckpointStore
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
-from loomflow.errors import RunBusy, RunError
+from loomflow.errors import RunBusy, RunError, RunNotFound
 from loomflow.outcomes import Interrupt
 
 __all__ = ["StoreConformance", "journal_entry", "run_record", "step_record"]
@@ -159,6 +159,23 @@ class StoreConformance:
         after = await store.get_run("r1")
         assert after == dataclasses.replace(expected, status="running", interrupts=())
 
+    async def test_update_run_without_fields_changes_nothing(self, store: CheckpointStore) -> None:
+        await store.create_run(run_record("r1", input={"topic": "x"}))
+        await store.update_run("r1")
+        assert await store.get_run("r1") == run_record("r1", input={"topic": "x"})
+
+    @pytest.mark.parametrize(
+        "fields", [{"status": "failed"}, {"output": {"answer": 42}}, {"status": "failed", "error": "x"}, {}]
+    )
+    async def test_update_run_of_a_missing_run_raises_run_not_found(
+        self, store: CheckpointStore, fields: dict[str, Any]
+    ) -> None:
+        await store.create_run(run_record("r1"))
+        with pytest.raises(RunNotFound, match="no run 'nope'"):
+            await store.update_run("nope", **fields)
+        assert await store.get_run("nope") is None
+        assert await store.get_run("r1") == run_record("r1")
+
     async def test_update_run_leaves_other_runs_alone(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))
         await store.create_run(run_record("r2"))
@@ -270,6 +287,15 @@ class StoreConformance:
         with pytest.raises(RunBusy, match="step 2"):
             await store.append_steps([step_record("r1", 1), step_record("r1", 2), step_record("r1", 3)])
         assert [r.step for r in await store.steps("r1")] == [2]
+
+    async def test_a_batch_over_several_runs_names_the_taken_step(self, store: CheckpointStore) -> None:
+        await store.create_run(run_record("a"))
+        await store.create_run(run_record("b"))
+        await store.append_step(step_record("b", 5))
+        with pytest.raises(RunBusy, match="step 5 of run 'b'"):
+            await store.append_steps([step_record("a", 1), step_record("b", 4), step_record("b", 5)])
+        assert await store.steps("a") == []
+        assert [r.step for r in await store.steps("b")] == [5]
 
     async def test_supersede_marks_later_steps_only(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))

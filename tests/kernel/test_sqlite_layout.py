@@ -50,6 +50,24 @@ async def test_values_of_every_size_round_trip_through_the_heap(tmp_path: Path, 
         await reopened.close()
 
 
+async def test_heap_values_round_trip_in_a_utf16_database(tmp_path: Path) -> None:
+    # a file another tool created with a UTF-16 text encoding: joining heap bytes as text would drop a byte
+    db = tmp_path / "s.db"
+    raw = sqlite3.connect(db)
+    raw.execute("PRAGMA encoding='UTF-16le'")
+    raw.execute("CREATE TABLE other_tool (x)")
+    raw.close()
+    store = SQLiteStore(db)
+    await store.create_run(run_record("r1"))
+    rng = random.Random(16)
+    values = [_blob(rng, n) for n in (600, 601, 700, 1001, 4031, 4032, 513, 9001)]  # odd and even joins
+    for step, value in enumerate(values, 1):
+        await store.append_step(step_record("r1", step, writes=value))
+    for reopened in (store, SQLiteStore(db)):
+        assert [s.writes for s in await reopened.steps("r1")] == values
+        await reopened.close()
+
+
 async def test_a_large_step_that_loses_the_race_writes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     store = SQLiteStore(db)

@@ -11,7 +11,7 @@ import pytest
 
 from loomflow import CorruptCheckpoint, MemoryStore, SQLiteStore, StoreVersionError
 from loomflow.checkpoint import STORE_SCHEMA_VERSION, open_store
-from loomflow.errors import RunBusy
+from loomflow.errors import RunBusy, RunError, StoreError
 from loomflow.testing import StoreConformance
 from loomflow.testing.store_conformance import journal_entry, run_record, step_record
 
@@ -169,6 +169,29 @@ async def test_a_batch_is_one_transaction(tmp_path: Path) -> None:
     await writer.append_step(step_record("r1", 3))  # and the connection is usable again
     await writer.close()
     await reader.close()
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_a_step_lacking_a_required_field_is_a_store_error_not_a_lost_race(tmp_path: Path, batch: bool) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.create_run(run_record("r1"))
+    await store.append_step(step_record("r1", 1))
+    for field, value in [("visit", None), ("node_path", None), ("started_at", None), ("writes", None)]:
+        bad = step_record("r1", 3, **{field: value})
+        with pytest.raises(StoreError, match=f"step 3 of run 'r1' cannot be stored: its {field} is None"):
+            await (store.append_steps([step_record("r1", 2), bad]) if batch else store.append_step(bad))
+    assert [r.step for r in await store.steps("r1")] == [1]
+    await store.close()
+
+
+async def test_a_run_lacking_a_required_field_is_a_store_error_not_a_duplicate(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    with pytest.raises(StoreError, match="run 'r1' cannot be stored: its graph is None"):
+        await store.create_run(run_record("r1", graph=None))
+    await store.create_run(run_record("r1"))
+    with pytest.raises(RunError, match="run 'r1' already exists"):
+        await store.create_run(run_record("r1"))
+    await store.close()
 
 
 async def test_lease_is_shared_between_connections(tmp_path: Path) -> None:

@@ -255,3 +255,81 @@ def test_a_newer_file_is_refused_before_anything_changes_it(tmp_path: Path) -> N
     raw = sqlite3.connect(db)
     assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not switched to WAL
     raw.close()
+
+
+async def test_a_version_1_file_without_its_version_row_is_migrated_once(tmp_path: Path) -> None:
+    # version 1 created its tables, then recorded its version: a crash in between leaves no version row
+    db = tmp_path / "old.db"
+    _write_v1(db)
+    raw = sqlite3.connect(db)
+    with raw:
+        raw.execute("DELETE FROM meta WHERE key='schema_version'")
+    raw.close()
+    for _ in range(2):  # the second open finds a version-2 file
+        store = SQLiteStore(db)
+        assert await store.get_run("paused") == RUNS[2]
+        assert await store.steps("child") == STEPS[3:]
+        await store.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(STORE_SCHEMA_VERSION),)
+    raw.close()
+
+
+# version 1's statements in order: meta, graphs, runs, its index, steps, journal; then the version row
+_V1_STATEMENTS = [s for s in _V1_SCHEMA.split(";") if s.strip() and not s.strip().startswith("INSERT")]
+
+
+@pytest.mark.parametrize("made", range(1, len(_V1_STATEMENTS)))
+async def test_a_version_1_file_that_crashed_while_creating_its_tables_opens(tmp_path: Path, made: int) -> None:
+    db = tmp_path / "old.db"
+    raw = sqlite3.connect(db)
+    for statement in _V1_STATEMENTS[:made]:
+        raw.execute(statement)
+    tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "runs" in tables:
+        raw.execute(
+            "INSERT INTO runs (run_id, graph, fingerprint, state_version, status, created_at, updated_at, body) "
+            "VALUES ('r1', 'g', ?, 1, 'running', ?, ?, '{}')",
+            ("f" * 16, T0, T0),
+        )
+    if "steps" in tables:
+        s = STEPS[0]
+        raw.execute(
+            "INSERT INTO steps VALUES ('r1', 1, NULL, 1, 'n', NULL, 'n', 'ok', ?, NULL, ?, 0)",
+            (s.writes, dumps(s.meta())),
+        )
+    raw.commit()
+    raw.close()
+
+    for _ in range(2):  # migrated or created once; the second open finds a version-2 file
+        store = SQLiteStore(db)
+        if "runs" in tables:
+            assert await store.get_run("r1") == run_record("r1")
+        if "steps" in tables:
+            assert await store.steps("r1") == STEPS[:1]
+        await store.close()
+    store = SQLiteStore(db)  # and it works as a version-2 store
+    await store.create_run(run_record("new"))
+    await store.append_step(step_record("new", 1))
+    await store.journal_put(journal_entry("new"))
+    assert [s.step for s in await store.steps("new")] == [1]
+    assert await store.journal("new") == [journal_entry("new")]
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    "meta", [b'{"t": 5.0, "d": 1.0}', b'{"seq": 4, "t": 5.0}', b"[1, 2]", b'"x"', b"null", b"{not json"]
+)
+async def test_version_1_step_metadata_without_seq_t_and_d_is_reported_not_zeroed(tmp_path: Path, meta: bytes) -> None:
+    db = tmp_path / "old.db"
+    _write_v1(db)
+    raw = sqlite3.connect(db)
+    with raw:
+        raw.execute("UPDATE steps SET meta=? WHERE run_id='r1' AND step=2", (meta,))
+    raw.close()
+    store = SQLiteStore(db)
+    with pytest.raises(CorruptCheckpoint, match=r"run 'r1' step 2: its version-1 metadata .* seq, t and d") as info:
+        await store.steps("r1")
+    assert repr(meta) in str(info.value)
+    assert await store.steps("child") == STEPS[3:]
+    await store.close()
