@@ -39,20 +39,48 @@ def validate_answers(run: RunRecord, value: Any, values: Mapping[str, Any] | Non
             )
         given[key] = v
     for key, v in given.items():
-        allowed = pending[key].allowed
-        if allowed is not None and not _allowed(v, allowed):
+        kind, allowed = pending[key].kind, pending[key].allowed
+        if allowed is not None and not _allowed(kind, v, allowed):
             raise RunError(
-                f"interrupt {key!r} ({pending[key].kind}) accepts {_show_allowed(allowed)}, not {v!r}; "
+                f"interrupt {key!r} ({kind}) accepts {_show_allowed(kind, allowed)}, not {v!r}; "
                 f"nothing was changed, resume again with an accepted value"
             )
     return loads(dumps(given))  # type: ignore[no-any-return]
 
 
-def _allowed(value: Any, allowed: tuple[Any, ...]) -> bool:
+# The built-in interrupt kinds' answers (CONTRACTS, "Interrupts"): which names may be given bare, and which
+# as {name: payload} with a payload of this type. Any other kind accepts an allowed name bare or as
+# {name: anything}.
+_BUILT_IN = ("approval", "review", "uncertain_call")
+_BARE = frozenset({"approve", "deny", "reject", "retry", "skip"})
+_PAYLOAD: dict[str, tuple[type, str]] = {
+    "deny": (str, "'reason'"),
+    "reject": (str, "'note'"),
+    "arguments": (dict, "{...}"),
+}
+
+
+def _allowed(kind: str, value: Any, allowed: tuple[Any, ...]) -> bool:
     if isinstance(value, dict):
-        return len(value) == 1 and next(iter(value)) in allowed
-    return value in allowed
+        if len(value) != 1:
+            return False
+        ((name, payload),) = value.items()
+        if kind not in _BUILT_IN:
+            return name in allowed
+        return name in allowed and name in _PAYLOAD and isinstance(payload, _PAYLOAD[name][0])
+    if kind not in _BUILT_IN:
+        return value in allowed
+    return value in allowed and value in _BARE
 
 
-def _show_allowed(allowed: tuple[Any, ...]) -> str:
-    return ", ".join(f"{a!r} or {{{a!r}: ...}}" if a not in ("approve", "retry", "skip") else repr(a) for a in allowed)
+def _show_allowed(kind: str, allowed: tuple[Any, ...]) -> str:
+    if kind not in _BUILT_IN:
+        return ", ".join(
+            f"{a!r} or {{{a!r}: ...}}" if a not in ("approve", "retry", "skip") else repr(a) for a in allowed
+        )
+    forms = []
+    for name in allowed:
+        bare = [repr(name)] if name in _BARE else []
+        shaped = [f"{{{name!r}: {_PAYLOAD[name][1]}}}"] if name in _PAYLOAD else []
+        forms.append(" or ".join(bare + shaped))
+    return ", ".join(forms)

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from loomflow.cli_common import (
     EXIT_FAILED,
+    EXIT_OK,
     EXIT_USAGE,
     Out,
     UsageError,
@@ -38,6 +40,7 @@ from loomflow.cli_common import (
     parse_at,
     parse_value as _value,
 )
+from loomflow.lifecycle import STATUSES
 
 __all__ = ["build_parser", "main"]
 
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_cmd = command("runs", "list runs, or show one")
     runs_sub = runs_cmd.add_subparsers(dest="runs_command", required=True, metavar="list|show")
     list_cmd = runs_sub.add_parser("list", help="the runs in the store, newest first", parents=[common])
-    list_cmd.add_argument("--status", help="only runs with this status (e.g. interrupted, failed)")
+    list_cmd.add_argument("--status", choices=STATUSES, help="only runs with this status (e.g. interrupted, failed)")
     list_cmd.add_argument("--limit", type=int, default=20, help="at most this many runs (default 20)")
     show_cmd = runs_sub.add_parser("show", help="one run: status, steps, usage, interrupt, error", parents=[common])
     show_cmd.add_argument("run_id", metavar="RUN")
@@ -149,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.progress("interrupted; the run keeps its last checkpoint: `loomflow resume RUN` continues it")
         return 130
+    except BrokenPipeError:  # the reader went away (`loomflow trace RUN | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush stays quiet
+        return EXIT_OK
 
 
 async def _dispatch(args: argparse.Namespace, out: Out) -> int:

@@ -73,6 +73,7 @@ class Target:
             if input is not None:
                 raise UsageError("--input belongs to graphs; an agent takes its task as the prompt")
             handle = self.agent.start(prompt, run_id=run_id, session_id=session)
+            await handle.started()  # a run that cannot start fails here, before anything is printed
             return handle.events(), asyncio.ensure_future(handle.wait())
         if session is not None:
             raise UsageError("--session belongs to agents; a graph run has no session")

@@ -106,7 +106,7 @@ async def runs_show(store: SQLiteStore, out: Out, run_id: str) -> int:
 
 async def trace(store: SQLiteStore, out: Out, run_id: str) -> int:
     lin = await load_lineage(store, run_id)
-    steps = Trace.from_records(lin.chain(lin.head())).steps
+    steps = Trace.from_records(lin.chain(lin.head()), lin.journal).steps  # the same lines as result.trace
     out.data([jsonable(s) for s in steps])
     for s in steps:
         out.line(s.line())

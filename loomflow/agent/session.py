@@ -55,6 +55,10 @@ class RunHandle:
             self._result = asyncio.get_running_loop().create_task(self._agent._drive(exe))
         return exe
 
+    async def started(self) -> str:
+        """The run's id once the run exists; raises what kept it from starting (a taken run id, say)."""
+        return (await self._execution()).run_id
+
     @property
     def run_id(self) -> str | None:
         """The run id, once the run has been created."""

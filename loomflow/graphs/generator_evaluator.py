@@ -1,5 +1,6 @@
 """``generator_evaluator``: the model/tool loop generates; ``evaluate`` judges each answer and feeds a FAIL's
-critique back, up to ``max_rounds`` rounds; then the quality gate.
+critique back, up to ``max_rounds`` rounds; then the quality gate (``pass``, or ``exhausted`` after a FAIL in
+the last round).
 
 ```mermaid
 flowchart TD
@@ -26,6 +27,7 @@ flowchart TD
     n_renewal --> n_context_build
     n_delegation --> n_context_build
     n_evaluate -->|"pass"| n_quality_gate
+    n_evaluate -->|"exhausted"| n_quality_gate
     n_evaluate -->|"fail"| n_context_build
     n_quality_gate -->|"pass"| __end__
     n_quality_gate -->|"retry"| n_context_build
@@ -62,6 +64,7 @@ def generator_evaluator(*, max_rounds: int = 3, model_retry: Retry | None = None
         edges=[
             *edges,
             ("evaluate", "quality_gate", "pass"),
+            ("evaluate", "quality_gate", "exhausted"),
             ("evaluate", "context_build", "fail"),
             ("quality_gate", END, "pass"),
             ("quality_gate", "context_build", "retry"),

@@ -1,5 +1,7 @@
 """``evaluate``: the generator/evaluator harness's judge. Each round is a visible step: PASS goes on to the
-quality gate; FAIL feeds the critique back to the generator, until ``max_rounds`` rounds have been judged."""
+quality gate; FAIL feeds the critique back to the generator; a FAIL in the last of ``max_rounds`` rounds goes
+on to the quality gate as ``exhausted``, its verdict in ``state.verdict`` (the gate decides: with
+``QualityGate.none()`` the last answer stands)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from loomflow.outcomes import Update
 __all__ = ["evaluate"]
 
 
-@node(routes=("pass", "fail"), max_visits=100)
+@node(routes=("pass", "fail", "exhausted"), max_visits=100)
 async def evaluate(ctx: Ctx) -> Update:
     svc = services(ctx)
     harness = svc.harness
@@ -32,8 +34,10 @@ async def evaluate(ctx: Ctx) -> Update:
     round_no = state.rounds + 1
     writes.update(verdict=verdict.to_json(), rounds=1)
     ctx.emit("evaluated", round=round_no, passed=verdict.passed, critique=verdict.critique)
-    if verdict.passed or round_no >= harness.max_rounds:
+    if verdict.passed:
         return Update(writes, route="pass")
+    if round_no >= harness.max_rounds:
+        return Update(writes, route="exhausted")
     feedback: Any = Message.user(f"Evaluator, round {round_no}: FAIL. {verdict.critique}\nRevise your answer.")
     writes["messages"] = [feedback]
     return Update(writes, route="fail")

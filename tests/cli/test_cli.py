@@ -115,6 +115,14 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def cli_exit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``cli`` for arguments argparse itself refuses (it exits with the usage error)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
 def as_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
     code, out, err = cli(capsys, "--json", *argv)
     assert code in (0, 1, 3), err
@@ -200,6 +208,20 @@ def test_trace_is_the_canonical_trace(app: str, capsys) -> None:
     ]
     steps = as_json(capsys, "trace", "g")
     assert [s["node"] for s in steps] == ["count"] * 4 + ["confirm"] * 2
+
+
+def test_an_agent_runs_trace_shows_the_journaled_values_as_result_trace_does(app: str, capsys) -> None:
+    cli(capsys, "run", f"{app}:reader", "look x", "--run-id", "r", "-q")
+    code, out, _ = cli(capsys, "trace", "r")
+    assert code == 0
+    assert "messages=+[assistant calls look]" in out
+    assert "journal#" not in out
+
+
+def test_an_unknown_status_is_a_usage_error(app: str, capsys) -> None:
+    code, _, err = cli_exit(capsys, "runs", "list", "--status", "bogus")
+    assert code == 2
+    assert "invalid choice: 'bogus'" in err
 
 
 def test_a_stored_run_is_drawn_without_its_code(app: str, capsys) -> None:
@@ -330,6 +352,7 @@ def test_sessions_and_an_explicit_store(app: str, capsys) -> None:
         (["run", "app.py:agent"], "running an agent takes a prompt"),
         (["lint", "app.py:make"], "app.py:make is a function that needs name"),
         (["fork", "g", "--at", "1", "--set", "oops", "--graph", "app.py:graph"], "--set takes key=value"),
+        (["run", "app.py:reader", "look x", "--run-id", "g"], "RunError: run 'g' already exists"),
     ],
 )
 def test_mistakes_are_one_line_and_exit_2(app: str, capsys, argv: list[str], message: str) -> None:

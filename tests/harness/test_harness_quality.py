@@ -306,7 +306,7 @@ async def test_generator_evaluator_stops_after_max_rounds_and_hands_the_last_ver
     assert (result.status, result.output) == ("completed", "Two.")  # no gate configured: the last answer stands
     assert result.state.rounds == 2
     assert result.state.verdict == {"passed": False, "critique": "still more"}
-    assert [s.route for s in result.trace.steps if s.node == "harness/evaluate"] == ["fail", "pass"]
+    assert [s.route for s in result.trace.steps if s.node == "harness/evaluate"] == ["fail", "exhausted"]
     assert "Evaluator, round 1: FAIL. more" in model.requests[2].messages[-1].text
 
 
