@@ -14,7 +14,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +33,7 @@ from loomflow.agent.state import AgentState
 from loomflow.checkpoint import DEFAULT_PATH, CheckpointStore, SQLiteStore
 from loomflow.checkpoint.records import StepRecord
 from loomflow.clock import Clock
+from loomflow.errors import RunError
 from loomflow.events import Event
 from loomflow.execution import Execution
 from loomflow.graph import Graph
@@ -92,6 +93,17 @@ class Agent:
             model = Model.parse(model)  # "anthropic:<model>", "openai:<model>", ...
         if not isinstance(model, ModelProvider):
             raise TypeError(f"model must be a model provider such as Model.scripted([...]), not {model!r}")
+        _check_arguments(
+            instructions=instructions,
+            tools=tools,
+            generation=generation,
+            runtime=runtime,
+            checkpoint_store=checkpoint_store,
+            session_store=session_store,
+            output_type=output_type,
+            output_retries=output_retries,
+            orchestration=orchestration,
+        )
         self.name = name
         self.model = model
         self.instructions = instructions
@@ -123,6 +135,7 @@ class Agent:
         self._session_arg = session_store
         self._interp: Interpreter[AgentState] | None = None
         self._sessions: SessionStore | None = None
+        self._closed = False
         self._transcripts: dict[str, tuple[list[Message], int]] = {}
         self._history: dict[str, list[Message]] = {}  # a run's session transcript, once it cannot change
         from loomflow.graphs.agent_run import agent_run  # graphs import the nodes, which import this package
@@ -134,6 +147,7 @@ class Agent:
     @property
     def interpreter(self) -> Interpreter[AgentState]:
         """The interpreter that runs this agent's graph (its store opens on first use)."""
+        self._check_open()
         if self._interp is None:
             store = self._checkpoint_arg
             if store is None or isinstance(store, str | os.PathLike):
@@ -154,9 +168,9 @@ class Agent:
         from loomflow.graphs.agent_run import agent_run
 
         harness = harness or Harness.single_run()
+        parent = self.interpreter
         interp = self._child_interps.get(harness.kind)
         if interp is None:
-            parent = self.interpreter
             runtime = dataclasses.replace(self.runtime, harness=harness, quality=QualityGate.none())
             interp = Interpreter(
                 agent_run(harness.graph(model_retry=self.runtime.model_retry)),
@@ -187,6 +201,7 @@ class Agent:
 
     @property
     def session_store(self) -> SessionStore:
+        self._check_open()
         if self._sessions is None:
             arg = self._session_arg
             if isinstance(arg, str | os.PathLike):
@@ -283,7 +298,11 @@ class Agent:
         return self.graph.lint() + lint_tools(self.tools, self.runtime.governance, skills=self.skills)
 
     async def close(self) -> None:
-        """Close the stores this agent opened and stop the MCP servers its capabilities started."""
+        """Close the stores this agent opened and stop the MCP servers its capabilities started. A closed
+        agent refuses to run or read runs; closing it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         await self.tools.close()
         if self._interp is not None:
             await self._interp.store.close()
@@ -291,6 +310,12 @@ class Agent:
             await self._sessions.close()
 
     # ------------------------------------------------------------------ internals
+    def _check_open(self) -> None:
+        # every operation that reads or writes runs comes through here: a closed store must not be reached
+        # (SQLite would fail with a bare sqlite3 error, memory would quietly keep working)
+        if self._closed:
+            raise RunError(f"agent {self.name!r} is closed; create a new Agent to run or read runs")
+
     async def _start(
         self,
         task: Task,
@@ -399,6 +424,48 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"<Agent {self.name!r} model={self.model.name!r} tools={self.tools!r}>"
+
+
+def _check_arguments(
+    *,
+    instructions: object,
+    tools: object,
+    generation: object,
+    runtime: object,
+    checkpoint_store: object,
+    session_store: object,
+    output_type: object,
+    output_retries: object,
+    orchestration: object,
+) -> None:
+    """Wrong arguments fail when the agent is built, named, rather than inside a step of its first run."""
+    if not isinstance(instructions, str):
+        raise TypeError(f"Agent(instructions=...) takes a str, not {instructions!r}")
+    if isinstance(tools, Tool):
+        raise TypeError(f"Agent(tools=...) takes a list of tools; write tools=[{tools.name}]")
+    if isinstance(tools, str) or not isinstance(tools, Iterable):
+        raise TypeError(f"Agent(tools=...) takes a list of @tool functions, not {tools!r}")
+    if generation is not None and not isinstance(generation, Generation):
+        raise TypeError(f"Agent(generation=...) takes a Generation(temperature=..., ...), not {generation!r}")
+    if runtime is not None and not isinstance(runtime, Runtime):
+        raise TypeError(f"Agent(runtime=...) takes a Runtime such as Runtime.sdk(max_iterations=10), not {runtime!r}")
+    if checkpoint_store is not None and not isinstance(checkpoint_store, CheckpointStore | str | os.PathLike):
+        raise TypeError(
+            f"Agent(checkpoint_store=...) takes a store (MemoryStore(), SQLiteStore(path)) or the path of an "
+            f"SQLite file, not {checkpoint_store!r}"
+        )
+    if session_store is not None and not isinstance(session_store, SessionStore | str | os.PathLike):
+        raise TypeError(
+            f"Agent(session_store=...) takes a session store or the path of an SQLite file, not {session_store!r}"
+        )
+    if output_type is not None and not (isinstance(output_type, type) and issubclass(output_type, BaseModel)):
+        raise TypeError(
+            f"Agent(output_type=...) takes a pydantic model class (a BaseModel subclass), not {output_type!r}"
+        )
+    if not isinstance(output_retries, int) or output_retries < 0:
+        raise ValueError(f"Agent(output_retries=...) takes an int >= 0, not {output_retries!r}")
+    if not isinstance(orchestration, bool | OrchestrationConfig):
+        raise TypeError(f"Agent(orchestration=...) takes True or an OrchestrationConfig(...), not {orchestration!r}")
 
 
 def _sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -205,8 +205,20 @@ class Runtime:
     governance: GovernancePolicy = dataclasses.field(default_factory=GovernancePolicy.default)
 
     def __post_init__(self) -> None:
-        if self.max_iterations < 1 or self.tool_concurrency < 1:
-            raise ValueError("Runtime needs max_iterations >= 1 and tool_concurrency >= 1")
+        for name, (kind, example) in _RUNTIME_PARTS.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise TypeError(f"Runtime({name}=...) takes a {kind.__name__} such as {example}, not {value!r}")
+        for name in ("max_iterations", "tool_concurrency"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Runtime needs {name} >= 1 (an int), not {value!r}")
+        budgets = (("max_tokens", int), ("max_tool_calls", int), ("max_seconds", float), ("max_cost", float))
+        for name, kind in budgets:
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int | kind) or value <= 0):
+                what = "an int" if kind is int else "a number"
+                raise ValueError(f"Runtime needs {name} > 0 ({what}), or None for no limit; not {value!r}")
 
     @classmethod
     def sdk(cls, **overrides: Any) -> Runtime:
@@ -261,3 +273,15 @@ class Runtime:
     def budgets(self) -> dict[str, float]:
         names = ("max_iterations", "max_tokens", "max_tool_calls", "max_seconds", "max_cost")
         return {n: float(getattr(self, n)) for n in names if getattr(self, n) is not None}
+
+
+#: the policy fields of ``Runtime``: the type each must have, and an example to show when it does not
+_RUNTIME_PARTS: dict[str, tuple[type, str]] = {
+    "context": (ContextProtocol, "ContextProtocol.manager()"),
+    "continuity": (ContinuityPolicy, "ContinuityPolicy.handoff()"),
+    "session_restore": (SessionRestorePolicy, "SessionRestorePolicy.window(max_messages=20)"),
+    "harness": (Harness, "Harness.best_of_n(3)"),
+    "quality": (QualityGate, 'QualityGate.criteria(["cites a source"])'),
+    "delegation": (DelegationPolicy, "DelegationPolicy.depth_limited(2)"),
+    "governance": (GovernancePolicy, "GovernancePolicy.default()"),
+}

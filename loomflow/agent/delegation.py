@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,8 +56,13 @@ class DelegationPolicy:
         agents: Mapping[str, Agent] | None = None,
     ) -> DelegationPolicy:
         """Delegation allowed up to ``max_depth`` levels below the run a user started."""
-        if max_depth < 0 or max_concurrent < 1:
-            raise ValueError("depth_limited needs max_depth >= 0 and max_concurrent >= 1")
+        if not isinstance(max_depth, int) or max_depth < 0:
+            raise ValueError(f"depth_limited needs max_depth >= 0 (an int), not {max_depth!r}")
+        if not isinstance(max_concurrent, int) or max_concurrent < 1:
+            raise ValueError(f"depth_limited needs max_concurrent >= 1 (an int), not {max_concurrent!r}")
+        if context not in get_args(ContextContract):
+            choices = ", ".join(repr(c) for c in get_args(ContextContract))
+            raise ValueError(f"depth_limited(context=...) takes one of {choices}, not {context!r}")
         return cls(max_depth, max_concurrent, context, dict(agents or {}))
 
     def allows(self, depth: int) -> bool:
@@ -98,6 +103,15 @@ class OrchestrationConfig:
     gen_eval: bool = False
     max_steps: int = 6
     max_concurrent: int = 4
+
+    def __post_init__(self) -> None:
+        # checked here, not when the harness runs: max_concurrent=0 would make the fan-out wait forever
+        if not isinstance(self.max_depth, int) or self.max_depth < 0:
+            raise ValueError(f"OrchestrationConfig needs max_depth >= 0 (an int), not {self.max_depth!r}")
+        for name in ("max_steps", "max_concurrent"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"OrchestrationConfig needs {name} >= 1 (an int), not {value!r}")
 
 
 class PlanStep(BaseModel):

@@ -98,8 +98,8 @@ class Harness:
     ) -> Harness:
         """Generate with the model/tool loop, judge with ``evaluator`` (the agent's model by default, with
         ``instructions``), feed a FAIL's critique back and generate again, up to ``max_rounds`` rounds."""
-        if max_rounds < 1:
-            raise ValueError("max_rounds must be at least 1")
+        if not isinstance(max_rounds, int) or max_rounds < 1:
+            raise ValueError(f"generator_evaluator needs max_rounds of at least 1 (an int), not {max_rounds!r}")
         return cls("generator_evaluator", "generator_evaluator", evaluator, instructions, max_rounds)
 
     @classmethod
@@ -108,24 +108,37 @@ class Harness:
     ) -> Harness:
         """``n`` candidates generated concurrently as child runs, scored by ``scorer(text) -> float`` or by
         ``evaluator`` (a model rating each 0-10; the agent's model when neither is given); the best wins."""
-        if n < 1:
-            raise ValueError("best_of_n needs n >= 1")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"best_of_n needs n >= 1 (an int), not {n!r}")
+        # checked here, not when the harness runs: concurrency=0 would make the candidates wait forever
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"best_of_n needs concurrency >= 1 (an int), not {concurrency!r}")
+        if scorer is not None and not callable(scorer):
+            raise TypeError(f"best_of_n(scorer=...) takes a function of the answer text, such as len; not {scorer!r}")
         return cls("best_of_n", "best_of_n", evaluator, n=n, scorer=scorer, concurrency=concurrency)
 
     @classmethod
     def human_gate(cls, *, max_rounds: int = 5) -> Harness:
         """After generation, a ``review`` interrupt asks a person: ``"approve"`` ends, ``{"reject": note}``
         sends the note back to the model. The wait survives restarts."""
+        if not isinstance(max_rounds, int) or max_rounds < 1:
+            raise ValueError(f"human_gate needs max_rounds >= 1 (an int), not {max_rounds!r}")
         return cls("human_gate", "human_gate", max_rounds=max_rounds)
 
     @classmethod
     def custom(cls, fn: Callable[[HarnessRequest], Awaitable[HarnessOutcome]], *, name: str = "custom") -> Harness:
         """Your strategy as a function of a ``HarnessRequest``; each ``run_once()`` is a checkpointed child run."""
+        if not callable(fn):
+            raise TypeError(
+                f"Harness.custom takes an async function of a HarnessRequest returning a HarnessOutcome, not {fn!r}"
+            )
         return cls("custom", name, fn=fn)
 
     @classmethod
     def orchestrated(cls, config: OrchestrationConfig | None = None) -> Harness:
         """Plan (structured output), fan the steps out to child runs, reduce their results into the answer."""
+        if config is not None and not isinstance(config, OrchestrationConfig):
+            raise TypeError(f"Harness.orchestrated takes an OrchestrationConfig(...), not {config!r}")
         return cls("orchestrated", "orchestrated", orchestration=config or OrchestrationConfig())
 
     @classmethod

@@ -50,6 +50,8 @@ class Hooks:
     def on(self, event: str, handler: Callable[..., Any]) -> None:
         if event not in self._handlers:
             raise ValueError(f"unknown hook event {event!r}; known: {', '.join(HOOK_EVENTS)}")
+        if not callable(handler):
+            raise TypeError(f"a {event} hook is a function taking keyword arguments, not {handler!r}")
         self._handlers[event].append(handler)
 
     def has(self, event: str) -> bool:

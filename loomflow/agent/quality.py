@@ -91,7 +91,7 @@ class QualityGate:
         cls, criteria: Sequence[str], *, evaluator: Evaluator | None = None, max_retries: int = 2
     ) -> QualityGate:
         """Judge the answer against ``criteria`` (and the task's), with the agent's model or ``evaluator``."""
-        return cls("criteria", tuple(criteria), evaluator, max_retries)
+        return cls("criteria", _criteria_list(criteria, "criteria([{!r}])"), evaluator, max_retries)
 
     @classmethod
     def pass_fail(cls, *, evaluator: Evaluator | None = None, max_retries: int = 2) -> QualityGate:
@@ -102,7 +102,25 @@ class QualityGate:
     def evaluator(cls, evaluator: Evaluator, *, criteria: Sequence[str] = (), max_retries: int = 2) -> QualityGate:
         """Judge with ``evaluator``: a function ``(answer, criteria) -> bool | (bool, critique) | Verdict | str``
         (sync or async), or a model provider."""
-        return cls("evaluator", tuple(criteria), evaluator, max_retries)
+        return cls("evaluator", _criteria_list(criteria, "evaluator(..., criteria=[{!r}])"), evaluator, max_retries)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"QualityGate needs max_retries >= 0 (an int), not {self.max_retries!r}")
+        judge_by = self.judge_by
+        if judge_by is not None and not (callable(judge_by) or isinstance(judge_by, ModelProvider)):
+            raise TypeError(
+                f"a QualityGate evaluator is a function (answer, criteria) -> verdict or a model provider, "
+                f"not {judge_by!r}"
+            )
+
+
+def _criteria_list(criteria: Sequence[str], fix: str) -> tuple[str, ...]:
+    """The criteria as a tuple; ``fix`` is the call to suggest for a bare string (``{!r}`` is the string)."""
+    # a str is a Sequence[str] too: taken as is, each character would become a criterion
+    if isinstance(criteria, str):
+        raise TypeError(f"criteria are a list of strings, not one string; write QualityGate.{fix.format(criteria)}")
+    return tuple(criteria)
 
 
 async def judge(

@@ -53,10 +53,10 @@ class ScriptedModel:
         chunk: int = 0,
         lanes: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
-        self.responses = list(responses)
+        self.responses = _script(responses)
         #: scripts for child runs by lane (``candidate-0``, ``attempt-1``, ``delegate-0``...); a child whose
         #: lane has no script of its own reads the main script from its own call 0
-        self.lanes = {k: list(v) for k, v in (lanes or {}).items()}
+        self.lanes = {k: _script(v, lane=k) for k, v in (lanes or {}).items()}
         self._name = name
         self.chunk = chunk
         self._requested: set[tuple[str | None, int]] = set()
@@ -111,6 +111,31 @@ class ScriptedModel:
         return f"ScriptedModel({len(self.responses)} responses)"
 
 
+def _script(responses: Sequence[Any], lane: str | None = None) -> list[Any]:
+    """The responses as a list, each checked now: a wrong one would otherwise fail only when its call came."""
+    if isinstance(responses, str):  # a str is a sequence too: each character would answer one call
+        fix = f"Model.scripted([{responses!r}])" if lane is None else f"lanes={{{lane!r}: [{responses!r}]}}"
+        raise TypeError(f"a script is a list of responses, not one string; write {fix}")
+    script = list(responses)
+    for index, item in enumerate(script):
+        if not callable(item):  # what a function returns is checked when it answers
+            _tool_calls(item, index if lane is None else f"{index} of lane {lane!r}")
+    return script
+
+
+def _tool_calls(item: Any, index: int | str) -> list[ToolCall]:
+    """The tool calls a response stands for (none for a text answer or a ModelResponse); raises for a
+    response of no accepted type."""
+    if isinstance(item, str | ModelResponse):
+        return []
+    calls = [item] if isinstance(item, ToolCall) else list(item) if isinstance(item, list | tuple) else []
+    if not calls or not all(isinstance(c, ToolCall) for c in calls):
+        raise TypeError(
+            f"scripted response #{index} must be a string, ToolCall(s), a ModelResponse or a function; got {item!r}"
+        )
+    return calls
+
+
 def _response(item: Any, request: ModelRequest, index: int, name: str) -> ModelResponse:
     if callable(item) and not isinstance(item, ToolCall):
         item = item(request)
@@ -120,11 +145,7 @@ def _response(item: Any, request: ModelRequest, index: int, name: str) -> ModelR
         message = Message(role="assistant", parts=(TextPart(text=item),))
         finish: Literal["stop", "tool_calls"] = "stop"
     else:
-        calls = [item] if isinstance(item, ToolCall) else list(item) if isinstance(item, list | tuple) else []
-        if not calls or not all(isinstance(c, ToolCall) for c in calls):
-            raise TypeError(
-                f"scripted response #{index} must be a string, ToolCall(s), a ModelResponse or a function; got {item!r}"
-            )
+        calls = _tool_calls(item, index)
         parts = tuple(
             ToolCallPart(id=c.id or f"call_{index}_{j}", name=c.name, arguments=c.arguments)
             for j, c in enumerate(calls)

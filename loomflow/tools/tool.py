@@ -74,6 +74,13 @@ class Tool:
             raise ValueError(f"tool name {self.name!r} must match {_NAME.pattern} (providers require it)")
         if self.read_only and self.destructive:
             raise ValueError(f"tool {self.name!r} cannot be both read_only and destructive")
+        # checked here, not per call: a bad timeout would make every call of the tool fail
+        timeout = self.timeout
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+            raise ValueError(
+                f"tool {self.name!r}: timeout must be a positive number of seconds, or None for no limit; "
+                f"not {timeout!r}"
+            )
 
     @classmethod
     def from_schema(
@@ -244,6 +251,9 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> Tool:
+        # the schema is read from a def's signature and type hints, which other callables do not all carry
+        if not (inspect.isfunction(f) or inspect.ismethod(f)):
+            raise TypeError(f"@tool decorates a function (got {type(f).__name__}); write a def and decorate it")
         tool_name = name or f.__name__
         summary, docs = _docstring(f)
         desc = description or summary

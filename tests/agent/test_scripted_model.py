@@ -85,16 +85,14 @@ async def test_response_kinds() -> None:
     assert await model.request(_request(4)) is done
 
 
-async def test_a_response_of_the_wrong_kind_is_a_clear_error() -> None:
-    model = Model.scripted([{"not": "a response"}])
+def test_a_response_of_the_wrong_kind_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="scripted response #0 must be"):
-        await model.request(_request(0))
+        Model.scripted([{"not": "a response"}])
 
 
-async def test_a_non_iterable_response_is_the_same_clear_error() -> None:
-    model = Model.scripted([42])
+def test_a_non_iterable_response_is_the_same_clear_error() -> None:
     with pytest.raises(TypeError, match="scripted response #0 must be"):
-        await model.request(_request(0))
+        Model.scripted([42])
 
 
 async def test_streaming_yields_text_deltas_then_the_response() -> None:
