@@ -70,6 +70,22 @@ class Generation:
     stop: tuple[str, ...] = ()
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        def number(value: object) -> bool:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+
+        if self.temperature is not None and not (number(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"Generation(temperature=...) takes a number >= 0 or None, not {self.temperature!r}")
+        if self.top_p is not None and not (number(self.top_p) and 0 < self.top_p <= 1):
+            raise ValueError(f"Generation(top_p=...) takes a number in (0, 1] or None, not {self.top_p!r}")
+        tokens = self.max_output_tokens
+        if tokens is not None and not (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0):
+            raise ValueError(f"Generation(max_output_tokens=...) takes an int > 0 or None, not {tokens!r}")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) for s in self.stop):
+            raise TypeError(f"Generation(stop=...) takes a list of strings such as stop=['END'], not {self.stop!r}")
+        if not isinstance(self.extra, Mapping):
+            raise TypeError(f"Generation(extra=...) takes a dict of provider parameters, not {self.extra!r}")
+
     def to_request(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, (), {})}
         out.pop("extra", None)

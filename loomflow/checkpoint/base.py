@@ -5,7 +5,8 @@ Every implementation (memory, SQLite, PostgreSQL, yours) passes the same conform
 
 Concurrency rules a store must keep:
 - ``append_step`` is the compare-and-swap: writing a step number that exists raises ``RunBusy``.
-- ``acquire`` takes the run's lease only if it is free, expired, or already this owner's.
+- ``acquire`` takes the run's lease only if it is free, expired, or already this owner's (never for a run
+  the store does not hold).
 - journal writes are durable when the call returns (they are the exactly-once guarantee).
 """
 
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
+from loomflow.errors import RunBusy
 
-__all__ = ["STORE_SCHEMA_VERSION", "CheckpointStore"]
+__all__ = ["STORE_SCHEMA_VERSION", "CheckpointStore", "step_taken"]
 
 #: bumped whenever a store's tables change; opening a newer store is a StoreVersionError
 STORE_SCHEMA_VERSION = 2
@@ -73,3 +75,8 @@ class CheckpointStore(Protocol):
     async def release(self, run_id: str, owner: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def step_taken(record: StepRecord) -> RunBusy:
+    """The error of a store asked to write a step number the run already has (the compare-and-swap)."""
+    return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")

@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from loomflow.checkpoint.base import step_taken
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
-from loomflow.errors import RunBusy, RunError, RunNotFound
+from loomflow.errors import RunError, RunNotFound
 
 __all__ = ["MemoryStore"]
 
@@ -55,16 +56,18 @@ class MemoryStore:
         return runs[:limit]
 
     async def append_steps(self, records: Sequence[StepRecord]) -> None:
-        for rec in records:
-            if rec.step in self._steps[rec.run_id]:
-                await self.append_step(rec)  # raises RunBusy before anything is written
+        seen: set[tuple[str, int]] = set()
+        for rec in records:  # a taken step, or one the batch holds twice: RunBusy before anything is written
+            if rec.step in self._steps[rec.run_id] or (rec.run_id, rec.step) in seen:
+                raise step_taken(rec)
+            seen.add((rec.run_id, rec.step))
         for rec in records:
             self._steps[rec.run_id][rec.step] = rec
 
     async def append_step(self, record: StepRecord) -> None:
         steps = self._steps[record.run_id]
         if record.step in steps:
-            raise RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
+            raise step_taken(record)
         steps[record.step] = record
 
     async def steps(self, run_id: str) -> list[StepRecord]:
@@ -87,6 +90,8 @@ class MemoryStore:
         return sorted(entries, key=lambda e: (e.visit, e.node_path, e.index))
 
     async def acquire(self, run_id: str, owner: str, ttl: float, now: float, *, steal_from: str | None = None) -> bool:
+        if run_id not in self._runs:  # as in every store: there is nothing to lease
+            return False
         held = self._leases.get(run_id)
         if held is None or held[0] in (owner, steal_from) or held[1] < now:
             self._leases[run_id] = (owner, now + ttl)

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from loomflow.checkpoint.base import STORE_SCHEMA_VERSION
+from loomflow.checkpoint.base import STORE_SCHEMA_VERSION, step_taken
 from loomflow.checkpoint.codec import dumps, loads
 from loomflow.checkpoint.records import JournalEntry, RunRecord, StepRecord
 from loomflow.errors import CorruptCheckpoint, RunBusy, RunError, RunNotFound, StoreError, StoreVersionError
@@ -515,7 +515,7 @@ class SQLiteStore:
             ids = [row[0] for row in rows]
             for i, sid in enumerate(ids):  # stored already, or twice in the batch
                 if sid in ids[:i] or self._db.execute("SELECT 1 FROM steps WHERE id=?", (sid,)).fetchone():
-                    return _busy(records[i])
+                    return step_taken(records[i])
         column, columns = str(exc).rpartition(".")[2], _STEP_COLUMNS.split(", ")  # "... failed: steps.visit"
         at = columns.index(column) if column in columns else 0  # (id: never None)
         record = next((r for r, row in zip(records, rows, strict=True) if row[at] is None), records[0])
@@ -618,12 +618,16 @@ class SQLiteStore:
         node, name, status = self._name_ids_of(entry.node_path, entry.name, entry.status)
         row: list[Any] = [key, entry.visit, node, entry.index, name, entry.request_hash, int(entry.idempotent)]
         row += [status, entry.result, entry.started_at, entry.finished_at, entry.error]
-        if self._is_small(entry.result):
-            self._db.execute(_JOURNAL_PUT, row)
-            return
-        with self._transaction():
-            row[8] = self._put_value(entry.result)
-            self._db.execute(_JOURNAL_PUT, row)
+        try:
+            if self._is_small(entry.result):
+                self._db.execute(_JOURNAL_PUT, row)
+                return
+            with self._transaction():
+                row[8] = self._put_value(entry.result)
+                self._db.execute(_JOURNAL_PUT, row)
+        except sqlite3.IntegrityError as exc:  # a replaced entry never conflicts: only a missing field
+            what = f"journal entry {entry.visit}/{entry.node_path}#{entry.index} of run {entry.run_id!r}"
+            raise _refused(what, exc) from None
 
     async def journal(self, run_id: str) -> list[JournalEntry]:
         key = self._key(run_id)
@@ -749,10 +753,6 @@ def _unreadable_meta(meta: bytes, exc: ValueError) -> str:
     if meta.startswith(_V1_UNSPLIT):
         return f"its version-1 metadata is not a JSON object holding seq, t and d: {meta[len(_V1_UNSPLIT) :]!r}"
     return f"step metadata is not valid JSON ({exc})"
-
-
-def _busy(record: StepRecord) -> RunBusy:
-    return RunBusy(f"step {record.step} of run {record.run_id!r} was already written by another executor")
 
 
 def _refused(what: str, exc: sqlite3.IntegrityError) -> StoreError:

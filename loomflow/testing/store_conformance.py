@@ -297,6 +297,12 @@ class StoreConformance:
         assert await store.steps("a") == []
         assert [r.step for r in await store.steps("b")] == [5]
 
+    async def test_a_batch_holding_a_step_twice_is_refused_whole(self, store: CheckpointStore) -> None:
+        await store.create_run(run_record("a"))
+        with pytest.raises(RunBusy, match="step 2 of run 'a'"):
+            await store.append_steps([step_record("a", 1), step_record("a", 2), step_record("a", 2)])
+        assert await store.steps("a") == []
+
     async def test_supersede_marks_later_steps_only(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))
         await store.create_run(run_record("r2"))
@@ -385,6 +391,10 @@ class StoreConformance:
         assert await store.lease("r1") is None
         assert await store.acquire("r1", "alice", 30.0, T0)
         assert await store.lease("r1") == ("alice", T0 + 30.0)
+
+    async def test_a_run_the_store_does_not_hold_cannot_be_leased(self, store: CheckpointStore) -> None:
+        assert not await store.acquire("nope", "alice", 30.0, T0)
+        assert await store.lease("nope") is None
 
     async def test_a_held_lease_is_refused(self, store: CheckpointStore) -> None:
         await store.create_run(run_record("r1"))

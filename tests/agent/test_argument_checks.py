@@ -258,3 +258,27 @@ def test_valid_tool_timeouts_still_build() -> None:
 def test_tool_decorates_only_functions(target: Any, kind: str) -> None:
     with pytest.raises(TypeError, match=rf"@tool decorates a function \(got {kind}\)"):
         tool(target)
+
+
+# ---------------------------------------------------------------- sampling settings
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"temperature": "hot"}, "temperature"),
+        ({"temperature": -0.5}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"max_output_tokens": -5}, "max_output_tokens"),
+        ({"max_output_tokens": 1.5}, "max_output_tokens"),
+        ({"stop": "END"}, r"stop=\['END'\]"),  # a string would be sent as one stop sequence per character
+        ({"extra": ["seed", 1]}, "extra"),
+    ],
+)
+def test_generation_settings_are_checked_when_given(kwargs: dict[str, Any], named: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=named):
+        Generation(**kwargs)
+
+
+def test_valid_generation_settings_reach_the_request() -> None:
+    settings = Generation(temperature=0, top_p=1, max_output_tokens=64, stop=["END"], extra={"seed": 7})
+    assert settings.to_request() == {"temperature": 0, "top_p": 1, "max_output_tokens": 64, "stop": ["END"], "seed": 7}

@@ -203,3 +203,12 @@ async def test_lease_is_shared_between_connections(tmp_path: Path) -> None:
     assert await two.lease("r1") == ("alice", 130.0)
     await one.close()
     await two.close()
+
+
+async def test_a_journal_entry_lacking_a_required_field_is_a_store_error(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.create_run(run_record("r1"))
+    with pytest.raises(StoreError, match=r"journal entry 1/n#0 of run 'r1' cannot be stored: its request_hash"):
+        await store.journal_put(journal_entry("r1", 1, request_hash=None))
+    assert await store.journal("r1") == []
+    await store.close()
