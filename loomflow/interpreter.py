@@ -296,7 +296,7 @@ class Interpreter(Generic[S]):
         if at is not None:
             if value is not MISSING or values:
                 raise RunError("resume(at=...) rewinds the run; it takes no interrupt value")
-            rec = self._resolve_at(lin, at, visit=True, current=True)
+            rec = lin.resolve(at, visit=True, current=True)
             if rec.run_id != run_id:
                 raise RunError(
                     f"step {rec.step} belongs to run {rec.run_id!r}, which {run_id!r} was forked from; "
@@ -408,7 +408,7 @@ class Interpreter(Generic[S]):
         the branch that leads to it. A step that re-ran a paused or failed node stands for that node visit.
         """
         lin = await load_lineage(self.store, run_id)
-        rec = self._resolve_at(lin, at, visit=True)
+        rec = lin.resolve(at, visit=True)
         check_node(self.graph, run_id, rec.node_path)
         unknown = sorted(set(update or ()) - set(self.graph.state.channels()))
         if unknown:
@@ -532,7 +532,7 @@ class Interpreter(Generic[S]):
             chain = lin.chain(head)
             pending = lin.is_fork and all(r.run_id != run_id for r in chain)
             return self.graph.state.from_values(self._state_values(lin, chain, pending=pending))
-        rec = self._resolve_at(lin, at)
+        rec = lin.resolve(at)
         return self.graph.state.from_values(self._state_values(lin, lin.chain(rec.step), pending=False))
 
     async def get_run(self, run_id: str) -> RunRecord:
@@ -687,39 +687,6 @@ class Interpreter(Generic[S]):
             pending = lin.is_fork and all(r.run_id != lin.run.run_id for r in chain)
         return lin.state_values(self.graph.state, chain, pending_update=pending)
 
-    def _resolve_at(self, lin: Lineage, at: int | str, *, visit: bool = False, current: bool = False) -> StepRecord:
-        """The step ``at`` names. ``visit``: the step that began its node visit (a step that re-ran a paused or
-        failed node continues the visit an earlier step began; re-running the node means re-running the visit).
-        ``current``: the step must be on the run's current path, not on a branch a rewind abandoned."""
-        if isinstance(at, int):
-            rec = lin.records.get(at)
-            if rec is None:
-                raise RunError(f"run {lin.run.run_id!r} has no step {at}; its steps are {_ranges(sorted(lin.records))}")
-            if current and rec.superseded:
-                path = [r.step for r in lin.chain(lin.head())]
-                raise RunError(
-                    f"step {at} of run {lin.run.run_id!r} was superseded by a rewind; resume(at=) rewinds along "
-                    f"the run's current path (steps {_ranges(path)}); fork({lin.run.run_id!r}, at={at}) goes on "
-                    f"from it in a new run"
-                )
-            if visit and rec.visit != rec.step and rec.visit in lin.records:
-                rec = lin.records[rec.visit]
-            return rec
-        chain = lin.chain(lin.head())
-        hits = [r for r in chain if r.node_path == at]
-        if len(hits) != 1:
-            seen = sorted({r.node_path for r in chain})
-            where = (
-                f"at steps {', '.join(str(r.step) for r in hits)}; pass at=<step>"
-                if hits
-                else (f"never; nodes on its path: {', '.join(seen)}")
-            )
-            raise RunError(f"node {at!r} ran {where} in run {lin.run.run_id!r}")
-        rec = hits[0]
-        if visit and rec.visit != rec.step and rec.visit in lin.records:
-            rec = lin.records[rec.visit]
-        return rec
-
     def _result(self, exe: Execution) -> RunResult[S]:
         state = self.graph.state.from_values(exe.values)
         return RunResult(
@@ -783,19 +750,3 @@ def _dead_local_owner(owner: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def _ranges(steps: list[int]) -> str:
-    """Sorted step numbers as runs: ``[1, 4, 5, 6, 9]`` -> ``"1, 4..6, 9"``."""
-    if not steps:
-        return "none yet"
-    parts: list[str] = []
-    start = prev = steps[0]
-    for step in [*steps[1:], None]:
-        if step is not None and step == prev + 1:
-            prev = step
-            continue
-        parts.append(str(start) if start == prev else f"{start}..{prev}")
-        if step is not None:
-            start = prev = step
-    return ", ".join(parts)

@@ -63,6 +63,40 @@ class Lineage:
         out.reverse()
         return out
 
+    def resolve(self, at: int | str, *, visit: bool = False, current: bool = False) -> StepRecord:
+        """The step ``at`` names: a step number, or the path of a node that ran exactly once on the current path.
+
+        ``visit``: the step that began its node visit (a step that re-ran a paused or failed node continues the
+        visit an earlier step began; re-running the node means re-running the visit). ``current``: the step
+        must be on the run's current path, not on a branch a rewind abandoned.
+        """
+        run_id = self.run.run_id
+        if isinstance(at, int):
+            rec = self.records.get(at)
+            if rec is None:
+                raise RunError(f"run {run_id!r} has no step {at}; its steps are {step_ranges(sorted(self.records))}")
+            if current and rec.superseded:
+                path = [r.step for r in self.chain(self.head())]
+                raise RunError(
+                    f"step {at} of run {run_id!r} was superseded by a rewind; resume(at=) rewinds along the run's "
+                    f"current path (steps {step_ranges(path)}); fork({run_id!r}, at={at}) goes on from it in a new run"
+                )
+        else:
+            chain = self.chain(self.head())
+            hits = [r for r in chain if r.node_path == at]
+            if len(hits) != 1:
+                seen = sorted({r.node_path for r in chain})
+                where = (
+                    f"at steps {', '.join(str(r.step) for r in hits)}; pass at=<step>"
+                    if hits
+                    else (f"never; nodes on its path: {', '.join(seen)}")
+                )
+                raise RunError(f"node {at!r} ran {where} in run {run_id!r}")
+            rec = hits[0]
+        if visit and rec.visit != rec.step and rec.visit in self.records:
+            rec = self.records[rec.visit]
+        return rec
+
     def state_values(
         self, state: type[State], chain: list[StepRecord], *, pending_update: bool = False
     ) -> dict[str, Any]:
@@ -258,3 +292,19 @@ async def _journal_for(
         for e in await store.journal(run_id)
         if e.result is not None
     }
+
+
+def step_ranges(steps: list[int]) -> str:
+    """Sorted step numbers as runs: ``[1, 4, 5, 6, 9]`` -> ``"1, 4..6, 9"``."""
+    if not steps:
+        return "none yet"
+    parts: list[str] = []
+    start = prev = steps[0]
+    for step in [*steps[1:], None]:
+        if step is not None and step == prev + 1:
+            prev = step
+            continue
+        parts.append(str(start) if start == prev else f"{start}..{prev}")
+        if step is not None:
+            start = prev = step
+    return ", ".join(parts)
