@@ -135,8 +135,12 @@ async def stored_drawing(
         stored = await store.get_graph(lin.run.fingerprint)
         if stored is None:
             raise UsageError(f"the store keeps no structure for run {run_id} (graph {lin.run.fingerprint})")
-        if structure is not None and stored["name"] != structure["name"]:
-            raise UsageError(f"runs of different graphs cannot share a picture ({structure['name']}, {stored['name']})")
+        if structure is not None and stored != structure:  # a child runs its harness alone, a migrated fork
+            raise UsageError(  # a changed graph: their steps would name nodes the other picture lacks
+                f"runs of different graphs cannot share a picture ({runs[0][0].run_id}: {structure['name']} "
+                f"{runs[0][0].fingerprint[:12]}; {run_id}: {stored['name']} {lin.run.fingerprint[:12]}); "
+                f"draw them one at a time"
+            )
         structure = structure or stored
         runs.append((lin.run, lin.chain(lin.head())))
     assert structure is not None

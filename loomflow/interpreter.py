@@ -579,15 +579,26 @@ class Interpreter(Generic[S]):
 
     async def cancel(self, run_id: str) -> None:
         """Cancel a run: at once if it runs in this process, else by marking it (a running holder elsewhere
-        sees it at its next heartbeat)."""
+        sees it at its next heartbeat). Its child runs that have not ended are cancelled with it (not its
+        forks: a fork is a run of its own)."""
         exe = self._active.get(run_id)
         if exe is not None:
             exe.cancel()
-            return
-        run = await self.get_run(run_id)
-        life = Lifecycle(run_id, run.status)
-        self._machine.to(life, "cancelled")
-        await self.store.update_run(run_id, status="cancelled", interrupts=(), updated_at=self.clock.now())
+        else:
+            run = await self.get_run(run_id)
+            life = Lifecycle(run_id, run.status)
+            self._machine.to(life, "cancelled")
+            await self.store.update_run(run_id, status="cancelled", interrupts=(), updated_at=self.clock.now())
+        await self._cancel_children(run_id)
+
+    async def _cancel_children(self, run_id: str) -> None:
+        for child in await self.store.list_runs(parent_run=run_id, limit=1_000_000):
+            if child.kind == "child" and child.status not in FINAL:
+                # its own executor (a child interpreter, here or elsewhere) honours the mark when it settles
+                await self.store.update_run(
+                    child.run_id, status="cancelled", interrupts=(), updated_at=self.clock.now()
+                )
+                await self._cancel_children(child.run_id)
 
     # ------------------------------------------------------------------ internals used by Execution
     async def _flush(self, exe: Execution) -> None:

@@ -266,19 +266,21 @@ class Agent:
     ) -> RunResult[AgentState]:
         """Continue a run: after a crash or failure, past a limit (with larger ``limits``), or answering its
         interrupt with ``value`` (``"approve"``, ``"deny"``, ``{"arguments": ...}``, ``"retry"``, ...)."""
-        result = await self.interpreter.resume(run_id, value=value, values=values, at=at, limits=limits)
+        interp = await self._interpreter_for(run_id)
+        result = await interp.resume(run_id, value=value, values=values, at=at, limits=limits)
         return await self._finished(result)
 
     async def fork(
         self, run_id: str, *, at: int | str, update: Mapping[str, Any] | None = None
     ) -> RunResult[AgentState]:
         """A new run sharing ``run_id``'s history before step ``at``, re-running that step with ``update``."""
-        return await self._finished(await self.interpreter.fork(run_id, at=at, update=update))
+        interp = await self._interpreter_for(run_id)
+        return await self._finished(await interp.fork(run_id, at=at, update=update))
 
     async def replay(self, run_id: str) -> RunResult[AgentState]:
         """Re-run a recorded run with every model and tool call served from its journal (no network, no
         tools); a run whose node now asks differently fails with ``ReplayDivergence`` in its error."""
-        return await self.interpreter.replay(run_id)
+        return await (await self._interpreter_for(run_id)).replay(run_id)
 
     async def cancel(self, run_id: str) -> None:
         await self.interpreter.cancel(run_id)
@@ -310,6 +312,21 @@ class Agent:
             await self._sessions.close()
 
     # ------------------------------------------------------------------ internals
+    async def _interpreter_for(self, run_id: str) -> Interpreter[AgentState]:
+        """The interpreter whose graph ran ``run_id``: this agent's, or the one its child runs use (a child
+        runs one attempt on the single-run graph, or on the harness its parent gave it)."""
+        interp = self.interpreter
+        run = await interp.store.get_run(run_id)
+        if run is None or run.kind != "child" or run.fingerprint == interp.graph.fingerprint:
+            return interp
+        for child in (self.child_interpreter(), *self._child_interps.values()):
+            if child.graph.fingerprint == run.fingerprint:
+                return child
+        raise RunError(
+            f"run {run_id!r} is a child of run {run.parent_run!r} on a graph this agent does not build; resume "
+            f"the parent, which passes the answers on: agent.resume({run.parent_run!r}, values={{...}})"
+        )
+
     def _check_open(self) -> None:
         # every operation that reads or writes runs comes through here: a closed store must not be reached
         # (SQLite would fail with a bare sqlite3 error, memory would quietly keep working)

@@ -92,7 +92,9 @@ class ChildRunner:
                 in_session=False,
             )
             return await agent._drive(exe, interp)
-        answers = _answers_for(child_id, ctx)
+        # the parent keeps every answer given to this visit's children; the child takes those it waits for
+        waiting = {i.id for i in existing.interrupts}
+        answers = {k: v for k, v in _answers_for(child_id, ctx).items() if k in waiting}
         if existing.status == "interrupted" and answers:
             return await agent._finished(await interp.resume(child_id, values=answers))
         if existing.status == "running":  # the process died while the child ran

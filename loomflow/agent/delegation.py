@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loomflow.messages import ToolSpec
 from loomflow.tools.tool import Tool
@@ -127,3 +127,11 @@ class Plan(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     steps: list[PlanStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> Plan:
+        ids = [step.id for step in self.steps]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:  # each step becomes a child run named by its id
+            raise ValueError(f"step ids must be unique; {', '.join(map(repr, repeated))} is used more than once")
+        return self

@@ -1,6 +1,6 @@
 """``intake``: the first step of every agent run. Fires ``before_run``, fixes what of the session's
 earlier runs this run will see (``restored``), and takes the session's pending signals (journaled, so
-a resumed run sees exactly the same history and signals)."""
+a resumed run sees exactly the same history and signals; child runs leave them to the session's runs)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def intake(ctx: Ctx) -> Update | Pause:
     if restored:
         writes["restored"] = restored
     sid = ctx.state.session_id
-    if sid is not None:
+    if sid is not None and ctx.state.lane is None:  # a child run sees the session; its signals are the parent's
         run_id = ctx.run_id
 
         async def take() -> list[dict[str, Any]]:

@@ -27,7 +27,11 @@ async def select(ctx: Ctx) -> Update:
     done = [c for c in state.candidates if c["status"] == "completed"]
     if not done:
         reasons = "; ".join(f"{c['id']}: {c['status']} {c.get('error') or ''}".strip() for c in state.candidates)
-        raise RunError(f"no candidate completed ({reasons}); resume to try again, or fork with another task")
+        again = ctx.node_path.rpartition("/")[0] + "/candidates" if "/" in ctx.node_path else "candidates"
+        raise RunError(
+            f"no candidate completed ({reasons}); resume(run_id, at={again!r}) runs new candidates, "
+            f"or fork with another task"
+        )
     writes: dict[str, Any] = {}
     scores: dict[str, float] = {}
     for k, cand in enumerate(done):
