@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import dataclasses
+import datetime
 import email.utils
 import importlib
 import json
@@ -82,8 +83,14 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     try:
         return float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return None if when is None else max(when.timestamp() - time.time(), 0.0)
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):  # neither seconds nor a date (a proxy's "soon"): no advice
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(when.timestamp() - time.time(), 0.0)
 
 
 def parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
@@ -180,7 +187,7 @@ class SDKModel(abc.ABC):
         api_key: str | None = None,
         api_key_env: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 3,
+        max_retries: int | None = None,
         http_client: Any = None,
         sleep: Sleep | None = None,
         price: Price | None = None,
@@ -192,7 +199,9 @@ class SDKModel(abc.ABC):
         self.base_url = base_url
         self.api_key_env = api_key_env
         self.timeout = timeout
-        self.retry = dataclasses.replace(retry or RetryPolicy(), max_retries=max_retries)
+        self.retry = retry or RetryPolicy()  # max_retries, when given, overrides the policy's
+        if max_retries is not None:
+            self.retry = dataclasses.replace(self.retry, max_retries=max_retries)
         self.price = price if price is not None else price_for(self.price_table, model)
         self._api_key = _Secret(api_key) if api_key else None
         self._key_optional = key_optional
@@ -245,8 +254,8 @@ class SDKModel(abc.ABC):
         return response
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta | ModelResponse]:
+        client = self._client()  # the first call imports the SDK: not part of the request's latency
         started = time.monotonic()
-        client = self._client()
         wasted = Usage()
         attempt = 0
         while True:
@@ -263,7 +272,10 @@ class SDKModel(abc.ABC):
                     raise self.error(e.ProviderUnavailable, "the stream ended before the response was complete")
                 break
             except Exception as exc:
-                error = exc if isinstance(exc, e._Detailed) else self.map_error(exc)
+                try:
+                    error = exc if isinstance(exc, e._Detailed) else self.map_error(exc)
+                except Exception as bug:  # raised here it would carry the SDK's exception, which holds the key
+                    error = self.error(e.ProviderUnavailable, f"unreadable error from the provider ({bug!r})")
                 if error is None:
                     raise
                 wasted = _add(wasted, spent.usage)

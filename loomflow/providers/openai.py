@@ -9,7 +9,9 @@ Tool calls are function calls; arguments that are not a JSON object keep the mod
 ``raw_arguments`` with empty ``arguments``, so tool dispatch can tell the model. ``output_schema`` becomes
 ``response_format`` (Chat) or ``text.format`` (Responses), strict when the schema forbids additional
 properties. Responses-API reasoning items come back as ``ThinkingPart(provider="openai", data=<item JSON>)``
-and are sent back unchanged. The Responses API has no stop sequences: ``Generation.stop`` is not sent there.
+and are sent back unchanged; the plain-text reasoning some Chat Completions servers stream
+(``reasoning_content``) is kept too, but is not a reasoning item, so the Responses API is never sent it. The
+Responses API has no stop sequences: ``Generation.stop`` is not sent there.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ _FINISH: dict[str, Finish] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
+
+
+def _reasoning_item(data: str) -> dict[str, Any] | None:
+    """A stored Responses reasoning item, or None for anything else (such as Chat reasoning text)."""
+    try:
+        item = json.loads(data)
+    except ValueError:
+        return None
+    return item if isinstance(item, dict) and item.get("type") == "reasoning" else None
 
 
 class OpenAIModel(SDKModel):
@@ -196,8 +207,8 @@ def to_responses(request: ModelRequest, *, model: str) -> dict[str, Any]:
             elif isinstance(p, ToolCallPart):
                 items.append({"type": "function_call", "call_id": p.id, "name": p.name, "arguments": _arguments(p)})
             elif isinstance(p, ThinkingPart):
-                if p.provider == "openai":
-                    items.append(json.loads(p.data))
+                if p.provider == "openai" and (item := _reasoning_item(p.data)) is not None:
+                    items.append(item)
             elif msg.role == "assistant" and isinstance(p, TextPart):
                 if p.text:
                     items.append({"role": "assistant", "content": p.text})

@@ -237,3 +237,18 @@ async def test_openai_compatible_needs_no_key(seam: str) -> None:
     assert response.message.parts[0] == ThinkingPart(provider="openai-compatible", data="short thought")
     assert fake.last.body["max_tokens"] == 50  # the spelling local servers understand
     assert fake.last.headers["authorization"] == "Bearer no-key"
+
+
+async def test_chat_reasoning_text_is_not_sent_to_the_responses_api(
+    fake: FakeProvider, make_model: Callable[..., Any], request_for: Callable[..., ModelRequest]
+) -> None:
+    fake.add(Turn(text="Paris.", thinking="The user asks about Paris."))  # a Chat server streaming reasoning
+    first = await make_model("chat").request(request_for(tools=False))
+    assert isinstance(first.message.parts[0], ThinkingPart)
+    fake.add("Sunny.")
+    history = request_for("Weather?", first.message, Message.user("And tomorrow?"), tools=False)
+
+    answer = await make_model("responses").request(history)  # the same conversation, on the Responses API
+
+    assert answer.message.text == "Sunny."
+    assert all(item.get("type") != "reasoning" for item in fake.requests[-1].body["input"])

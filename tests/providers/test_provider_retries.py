@@ -248,3 +248,44 @@ def test_retry_policy() -> None:
     assert [policy.delay(n, None, rng) for n in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert policy.delay(0, 7.0, rng) == 7.0
     assert policy.delay(0, 121.0, rng) is None
+
+
+@kinds
+async def test_a_retry_after_that_is_neither_seconds_nor_a_date_is_ignored(
+    fake: FakeProvider, make_model: Make, request_for: Ask, sleeps: list[float], kind: str
+) -> None:
+    fake.add(Fail(429, "slow down", headers={"retry-after": "soon"}), "Done.")
+    response = await make_model(kind).request(request_for())  # retried on the usual backoff
+    assert response.message.text == "Done."
+    assert len(sleeps) == 1
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00"}) == 0.0  # no zone: GMT, long past
+
+
+@kinds
+async def test_a_retry_policy_with_no_retries_is_kept(
+    fake: FakeProvider, make_model: Make, request_for: Ask, sleeps: list[float], kind: str
+) -> None:
+    fake.add(Fail(500, "boom"), Fail(500, "boom"))
+    model = make_model(kind, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(e.ProviderUnavailable):
+        await model.request(request_for())
+    assert (len(fake.requests), sleeps) == (1, [])
+    assert make_model(kind, retry=RetryPolicy(max_retries=0), max_retries=2).retry.max_retries == 2  # explicit wins
+
+
+async def test_an_error_that_cannot_be_read_does_not_carry_the_sdk_exception(
+    fake: FakeProvider, make_model: Make, request_for: Ask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.add(Fail(500, "boom"))
+    model = make_model("anthropic", max_retries=0)
+
+    def unreadable(exc: BaseException) -> None:
+        raise KeyError("a field the mapping expected")
+
+    monkeypatch.setattr(model, "map_error", unreadable)
+    with pytest.raises(e.ProviderUnavailable, match="unreadable error from the provider") as caught:
+        await model.request(request_for())
+    # the SDK's exception holds the request, whose headers hold the key: nothing links to it
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
