@@ -92,6 +92,10 @@ async def governance(ctx: Ctx) -> Update | Pause:
     decisions: dict[str, Any] = {}
     asks: list[Interrupt] = []
     for call in state.pending_calls:
+        made = state.decisions.get(call.id)
+        if made is not None:  # decided before the turn paused for another call's approval: kept, not re-asked
+            decisions[call.id] = made
+            continue
         key = f"approve:{call.id}"
         tool = svc.tools.get(call.name)
         delegation = svc.runtime.delegation
@@ -113,7 +117,12 @@ async def governance(ctx: Ctx) -> Update | Pause:
             log.append(entry)
             counted.append(entry)
     if asks:
-        return Pause(tuple(asks))
+        # the calls decided already keep their decisions (hooks and vetoes are not asked twice, rate limits
+        # not counted twice) while the run waits for the approvals
+        kept: dict[str, Any] = {"decisions": decisions} if decisions else {}
+        if counted:
+            kept["rate_log"] = counted
+        return Pause(tuple(asks), kept)
     for call_id, made in decisions.items():
         ctx.emit("governance_decision", call_id=call_id, **made)
     writes: dict[str, Any] = {"decisions": decisions}
