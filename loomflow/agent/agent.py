@@ -297,7 +297,8 @@ class Agent:
     def lint(self) -> list[str]:
         """Static problems: the graph's (``graph.lint()``) and this agent's tools against its governance
         policy (``lint_tools``), e.g. a destructive tool that can run without approval."""
-        return self.graph.lint() + lint_tools(self.tools, self.runtime.governance, skills=self.skills)
+        tools = lint_tools(self.tools, self.runtime.governance, skills=self.skills, delegation=self.runtime.delegation)
+        return self.graph.lint() + tools
 
     async def close(self) -> None:
         """Close the stores this agent opened and stop the MCP servers its capabilities started. A closed

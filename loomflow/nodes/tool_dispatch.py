@@ -132,12 +132,12 @@ async def tool_dispatch(ctx: Ctx) -> Update | End:
 
     answered = [r for r in results if r is not None]
     writes: dict[str, Any] = {"messages": answered, "pending_calls": (), "decisions": {}, "tool_calls": len(runnable)}
+    if artifacts:
+        writes["artifacts"] = sorted(artifacts, key=lambda ref: ref.index)
     if delegated:
         writes["pending_calls"] = tuple(delegated)
         writes["decisions"] = {c.id: state.decisions[c.id] for c in delegated if c.id in state.decisions}
         return Update(writes, route="delegate")
-    if artifacts:
-        writes["artifacts"] = sorted(artifacts, key=lambda ref: ref.index)
     cp = svc.runtime.context
     added = sum(len(r.text) + sum(len(p.content) for p in r.tool_results) for r in answered if isinstance(r, Message))
     added += sum(len(str(ctx.resolve(r)["parts"])) for r in answered if isinstance(r, JournalRef))

@@ -14,6 +14,9 @@ import fnmatch
 import os
 import re
 from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from pydantic import Field
 
 from loomflow.tools.tool import Tool, tool
 
@@ -51,7 +54,7 @@ class _Root:
         folders), skipping anything a symlink would take outside the root."""
         found = []
         for dirpath, dirnames, filenames in os.walk(self.path, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git"))
+            dirnames[:] = sorted(d for d in dirnames if d != ".git")  # .github and .gitlab are searched
             for name in sorted(filenames):
                 full = Path(dirpath) / name
                 rel = full.relative_to(self.path).as_posix()
@@ -68,7 +71,7 @@ def files_tools(root: str | os.PathLike[str] = ".", *, read_only: bool = False) 
     base = _Root(root)
 
     @tool(read_only=True)
-    def read_file(path: str, offset: int = 0, limit: int = 2000) -> str:
+    def read_file(path: str, offset: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1)] = 2000) -> str:
         """Read a text file under the files root, as numbered lines.
 
         Args:

@@ -1,6 +1,7 @@
 """``lint_tools``: static checks of an agent's tools against its governance policy.
 
-``Agent.lint()`` returns ``graph.lint() + lint_tools(agent.tools, agent.runtime.governance, skills=...)``.
+``Agent.lint()`` returns ``graph.lint() + lint_tools(agent.tools, agent.runtime.governance, skills=...,
+delegation=agent.runtime.delegation)``.
 The graph's nodes are shared by every agent, so these agent-specific rules live here rather than in a
 node's ``lint_problems()``.
 """
@@ -15,14 +16,22 @@ from loomflow.tools.registry import ToolRegistry
 from loomflow.tools.skills import ACTIVATE, Skill
 
 if TYPE_CHECKING:
+    from loomflow.agent.delegation import DelegationPolicy
     from loomflow.agent.governance import GovernancePolicy
 
 __all__ = ["lint_tools"]
 
 
-def lint_tools(registry: ToolRegistry, policy: GovernancePolicy, *, skills: Sequence[Skill] = ()) -> list[str]:
+def lint_tools(
+    registry: ToolRegistry,
+    policy: GovernancePolicy,
+    *,
+    skills: Sequence[Skill] = (),
+    delegation: DelegationPolicy | None = None,
+) -> list[str]:
     """Problems, each naming the tool and the fix: a destructive tool that can run without anyone
     approving it; a rule or rate limit that names no tool; a skill allowing a tool that does not exist.
+    With ``delegation`` enabled, the ``delegate`` tool it adds at run time counts as a tool.
 
     >>> from loomflow import tool
     >>> from loomflow.agent.governance import GovernancePolicy
@@ -35,6 +44,8 @@ def lint_tools(registry: ToolRegistry, policy: GovernancePolicy, *, skills: Sequ
     """
     problems: list[str] = []
     names = registry.names()
+    if delegation is not None and delegation.max_depth > 0:  # as tool_dispatch decides it
+        names.append(delegation.tool().name)
     for tool in registry:
         if not tool.destructive or policy.read_only:
             continue

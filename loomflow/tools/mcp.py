@@ -105,7 +105,7 @@ class MCPServerTools:
         self._client: Client | None = None
         self._owner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
-        self._opening: asyncio.Lock | None = None
+        self._opening = asyncio.Lock()  # bound to a loop on first contention, so made anew with each loop
         self._errlog: TextIO | None = None
 
     # ------------------------------------------------------------------ the source protocol
@@ -175,6 +175,9 @@ class MCPServerTools:
                 thread = threading.Thread(target=loop.run_forever, name=f"loomflow-mcp-{self.name}", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
+                # a new loop (after close()): what the old one held is bound to it and must not be reused
+                self._client = self._owner = self._stop = None
+                self._opening = asyncio.Lock()
             return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def _transport(self) -> Any:
@@ -214,8 +217,6 @@ class MCPServerTools:
             async with self._connected_client() as client:
                 yield client
             return
-        if self._opening is None:
-            self._opening = asyncio.Lock()
         async with self._opening:
             if self._client is None:
                 await self._start_owner()

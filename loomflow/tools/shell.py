@@ -3,6 +3,8 @@
     Capability.shell(require_approval=True, timeout=30, allowed=["git status", "pytest"])
 
 The command runs through ``/bin/sh`` in its own process group, so a timeout kills whatever it started.
+When the shell exits while background children (``cmd &``) still hold its output open, they get half a
+second to finish, then they are stopped and the command's result says so.
 With ``allowed``, a command must be one of those prefixes (followed by arguments) and may not chain or
 redirect (``;``, ``&``, ``|``, backticks, ``$(``, ``<``, ``>``, newlines); anything else is refused with
 an error result. The tool is declared destructive and not idempotent: a shell can do anything, and a
@@ -21,6 +23,8 @@ from loomflow.tools.tool import Tool, tool
 
 __all__ = ["CommandNotAllowed", "shell_tool"]
 
+_POLL = 0.05  # how often to check whether the shell has exited while its output is still open
+_GRACE = 0.5  # how long output may keep coming after the shell exited (from its background children)
 _CONTROL = (";", "&", "|", "`", "$(", "<", ">", "\n", "\r")
 
 
@@ -87,17 +91,29 @@ def shell_tool(
             cwd=workdir,
             start_new_session=True,  # its own process group: a timeout kills the whole tree
         )
+        assert process.stdout is not None
+        reader = asyncio.ensure_future(_read_capped(process.stdout, max_output))
+        stopped = ""
         try:
-            assert process.stdout is not None
-            data, total = await _read_capped(process.stdout, max_output)
-            code = await process.wait()
-        finally:
-            if process.returncode is None:  # cancelled by the timeout (or the run): stop it for good
+            # process.wait() also waits for the output pipe, which a background child (`cmd &`) may hold
+            # open long after /bin/sh has exited: watch the shell itself, not the pipe
+            while process.returncode is None and not reader.done():
+                await asyncio.wait({reader}, timeout=_POLL)
+            if not reader.done():
+                await asyncio.wait({reader}, timeout=_GRACE)
+            if not reader.done():
                 _kill(process)
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(process.wait())
+                stopped = "\n[the command exited, but background processes kept its output open; they were stopped]"
+            data, total = await reader
+            code = await process.wait()
+        except BaseException:  # the timeout (or the run) cancelled it: stop the whole group, even if sh is gone
+            _kill(process)
+            reader.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(process.wait())
+            raise
         text = data.decode("utf-8", errors="replace")
         cut = f"\n[output cut: showing {len(data)} of {total} bytes]" if total > len(data) else ""
-        return f"exit code {code}\n{text}{cut}"
+        return f"exit code {code}\n{text}{cut}{stopped}"
 
     return shell

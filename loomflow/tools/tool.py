@@ -11,20 +11,26 @@ never blocks the event loop; a ``timeout`` turns a slow call into an error resul
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import functools
 import inspect
 import json
+import os
+import queue
 import re
+import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, get_type_hints, overload
+from typing import Any, TypeVar, get_type_hints, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import to_jsonable_python
 
 from loomflow.messages import ToolSpec
 
-__all__ = ["Artifact", "Tool", "ToolArgumentError", "ToolTimeout", "tool"]
+__all__ = ["Artifact", "Tool", "ToolArgumentError", "ToolTimeout", "in_worker_thread", "tool"]
 
+T = TypeVar("T")
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -132,28 +138,94 @@ class Tool:
         else:
             args = self.validate(arguments)
             kwargs = {name: getattr(args, name) for name in type(args).model_fields}
-        if inspect.iscoroutinefunction(self.fn):
-            call: Awaitable[Any] = self.fn(**kwargs)
-        else:
-            call = asyncio.to_thread(self.fn, **kwargs)
-        if self.timeout is None:
-            result = await call
-        else:
-            try:
-                result = await asyncio.wait_for(call, self.timeout)
-            except TimeoutError as exc:
-                if isinstance(exc, ToolTimeout) or not _expired(exc):
-                    raise
-                raise ToolTimeout(f"tool {self.name!r} ran longer than its timeout of {self.timeout}s") from None
+        try:
+            if inspect.iscoroutinefunction(self.fn):
+                result = await _limited(self.fn(**kwargs), self.timeout)
+            else:
+                result = await _limited(self._started(kwargs), self.timeout)
+        except TimeoutError as exc:
+            if self.timeout is None or isinstance(exc, ToolTimeout) or not _expired(exc):
+                raise
+            raise ToolTimeout(f"tool {self.name!r} ran longer than its timeout of {self.timeout}s") from None
         if isinstance(result, Artifact):
             note = result.summary or f"{len(result.content)} characters"
             return f"saved artifact {result.name!r} ({result.media_type}, {note})", result
         return render_result(result), None
 
+    def _started(self, kwargs: dict[str, Any]) -> asyncio.Future[Any]:
+        """The sync function's call on a worker thread, returned once its body has begun, so a timeout
+        measures the tool's own running time. Waiting blocks the loop only for a thread's wake-up (the
+        pool never queues a call): the pause ``Thread.start()`` makes anyway."""
+        began = threading.Event()
+
+        def run() -> Any:
+            began.set()
+            return self.fn(**kwargs)
+
+        done = asyncio.wrap_future(_workers.submit(run))
+        began.wait()
+        return done
+
     async def __call__(self, **kwargs: Any) -> Any:
         """Call the underlying function directly (for tests and reuse), without validation."""
         result = self.fn(**kwargs)
         return await result if inspect.isawaitable(result) else result
+
+
+class _Workers:
+    """The daemon threads sync tools run on, instead of the event loop's default executor.
+
+    A sync call cannot be stopped, so a timed-out tool keeps its thread. On the default executor that
+    thread is joined when ``asyncio.run`` (``run_sync``) closes the loop, so the run returns only when the
+    hung tool ends, and it holds one of a few workers, so a handful of hung tools starve later calls. Here
+    nobody joins the threads (daemons) and nothing queues: a call takes an idle thread or starts a new one.
+    The pool is process-wide because a hung thread outlives the loop, and the run, that started it.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        if self._pid != os.getpid():  # a forked child inherits the idle count but none of the threads
+            self._reset()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((future, fn))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                threading.Thread(target=self._work, name="loomflow-tool", daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, fn = self._jobs.get()
+            if future.set_running_or_notify_cancel():  # False: cancelled while queued, so never run
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+            del future, fn  # an idle thread holds no result
+            with self._lock:
+                self._idle += 1
+
+
+_workers = _Workers()
+
+
+async def in_worker_thread(fn: Callable[..., T], /, *args: Any) -> T:
+    """``fn(*args)`` on loomflow's worker threads (see ``_Workers``), for blocking work inside an async tool."""
+    return await asyncio.wrap_future(_workers.submit(functools.partial(fn, *args)))
+
+
+def _limited(call: Awaitable[T], timeout: float | None) -> Awaitable[T]:
+    return call if timeout is None else asyncio.wait_for(call, timeout)
 
 
 def _expired(exc: TimeoutError) -> bool:
@@ -166,9 +238,9 @@ def render_result(result: Any) -> str:
         return result
     if isinstance(result, BaseModel):
         return result.model_dump_json()
-    try:
-        return json.dumps(result, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):
+    try:  # models and dataclasses nested in lists and dicts become JSON too, not their repr
+        return json.dumps(to_jsonable_python(result, fallback=str), ensure_ascii=False)
+    except (TypeError, ValueError):  # e.g. bytes that are not UTF-8
         return str(result)
 
 
@@ -197,15 +269,23 @@ def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
 
 
 def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
-    hints = get_type_hints(fn)
+    hints = get_type_hints(fn, include_extras=True)  # keeps Annotated[int, Field(ge=0)] constraints
     fields: dict[str, Any] = {}
     for pname, param in inspect.signature(fn).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {name!r}: *args/**kwargs cannot be described to a model; name each argument")
+        if param.kind is param.POSITIONAL_ONLY:
+            raise TypeError(
+                f"tool {name!r}: argument {pname!r} is positional-only, but tools are called with keyword "
+                f"arguments; remove the '/' from the signature"
+            )
+        if pname == "model_config":
+            raise TypeError(
+                f"tool {name!r}: an argument cannot be named 'model_config' (pydantic reserves it for the "
+                f"arguments model); rename it"
+            )
         annotation = hints.get(pname, Any)
         default = param.default if param.default is not param.empty else ...
-        from pydantic import Field
-
         fields[pname] = (annotation, Field(default, description=docs.get(pname)))
     model: type[BaseModel] = create_model(f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     return model

@@ -9,14 +9,14 @@ readable text (scripts, styles and markup dropped; block elements become line br
 
 from __future__ import annotations
 
-import asyncio
 import html.parser
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from email.message import Message
 
-from loomflow.tools.tool import Tool, tool
+from loomflow.tools.tool import Tool, in_worker_thread, tool
 
 __all__ = ["html_to_text", "web_fetch_tool"]
 
@@ -69,14 +69,14 @@ def html_to_text(markup: str) -> str:
     return f"{title}\n\n{body}" if title else body
 
 
-def _fetch(url: str, max_bytes: int, timeout: float, user_agent: str) -> tuple[int, str, bytes, bool]:
+def _fetch(url: str, max_bytes: int, timeout: float, user_agent: str) -> tuple[int, Message, bytes, bool]:
     request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,text/*,*/*"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # the scheme is checked by the caller
             body = response.read(max_bytes + 1)
-            return response.status, response.headers.get("Content-Type", ""), body[:max_bytes], len(body) > max_bytes
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("Content-Type", ""), exc.read(max_bytes), False
+            return response.status, response.headers, body[:max_bytes], len(body) > max_bytes
+    except urllib.error.HTTPError as exc:  # an error status, or a redirect urllib would not follow
+        return exc.code, exc.headers, exc.read(max_bytes), False
 
 
 def web_fetch_tool(*, max_bytes: int = 1_000_000, timeout: float = 20.0, user_agent: str = "loomflow") -> Tool:
@@ -94,12 +94,20 @@ def web_fetch_tool(*, max_bytes: int = 1_000_000, timeout: float = 20.0, user_ag
             raise ValueError(f"only http and https URLs can be fetched, not {scheme or 'a relative URL'!r}")
         # The tool's own timeout is the one the model sees; the socket's, a little longer, only frees the
         # thread (equal, the two raced and a loaded machine could surface a bare socket timeout instead).
-        status, media, body, cut = await asyncio.to_thread(_fetch, url, max_bytes, timeout + 1.0, user_agent)
-        charset = re.search(r"charset=([\w-]+)", media)
+        status, headers, body, cut = await in_worker_thread(_fetch, url, max_bytes, timeout + 1.0, user_agent)
+        if 300 <= status < 400:  # urllib follows http(s) redirects; this one it would not
+            where = headers.get("Location")
+            target = f"to {where!r}" if where else "without a Location header"
+            raise RuntimeError(
+                f"HTTP {status} from {url}: a redirect {target} that was not followed; only http and https "
+                f"addresses are fetched"
+            )
+        charset = headers.get_content_charset() or "utf-8"  # unquotes charset="iso-8859-1"
         try:
-            text = body.decode(charset.group(1) if charset else "utf-8", errors="replace")
+            text = body.decode(charset, errors="replace")
         except LookupError:  # a charset Python does not know
             text = body.decode("utf-8", errors="replace")
+        media = headers.get("Content-Type", "")
         if "html" in media.lower() or (not media and text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))):
             text = html_to_text(text)
         note = f"\n[cut at {max_bytes} bytes: the page is larger]" if cut else ""

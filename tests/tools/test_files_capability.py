@@ -10,6 +10,7 @@ from agent_helpers import RecordingModel, make_agent
 
 from loomflow import Capability, ToolCall
 from loomflow.tools import Tool
+from loomflow.tools.tool import ToolArgumentError
 
 
 @pytest.fixture
@@ -97,3 +98,29 @@ async def test_the_model_sees_the_refusal_as_an_error_result(root: Path) -> None
     assert seen["ln"].is_error
     assert "leads outside the files root" in seen["ln"].content
     assert not any("TOP SECRET" in p.content for p in seen.values())
+
+
+async def test_only_the_git_folder_is_skipped(root: Path) -> None:
+    for folder in (".git", ".github/workflows", ".gitlab"):
+        (root / folder).mkdir(parents=True)
+    (root / ".git" / "config.yml").write_text("name: git\n")
+    (root / ".github" / "workflows" / "ci.yml").write_text("name: ci\n")
+    (root / ".gitlab" / "ci.yml").write_text("name: lab\n")
+    t = tools(root)
+    assert await call(t["glob"], pattern="**/*.yml") == ".github/workflows/ci.yml\n.gitlab/ci.yml"
+    assert await call(t["grep"], pattern="name:") == ".github/workflows/ci.yml:1: name: ci\n.gitlab/ci.yml:1: name: lab"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [({"offset": -2}, "offset: Input should be greater than or equal to 0"), ({"limit": 0}, "limit: Input should be")],
+)
+async def test_read_file_refuses_a_negative_offset_or_an_empty_limit(
+    root: Path, arguments: dict[str, int], problem: str
+) -> None:
+    read_file = tools(root)["read_file"]
+    with pytest.raises(ToolArgumentError, match=problem):
+        await call(read_file, path="notes.txt", **arguments)
+    properties = read_file.spec().parameters["properties"]
+    assert (properties["offset"]["minimum"], properties["limit"]["minimum"]) == (0, 1)  # the model is told
+    assert properties["offset"]["description"] == "the first line to show (0-based)"

@@ -9,6 +9,7 @@ and the call after a death starts the server again.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from agent_helpers import RecordingModel, make_agent, result_texts
 
 from loomflow import Capability, ToolCall
+from loomflow.tools import ToolRegistry, install_capabilities
 
 pytest.importorskip("mcp")
 
@@ -122,6 +124,20 @@ async def test_a_server_that_dies_mid_call_is_a_clear_error_and_the_next_call_re
     assert alive(second)
     await agent.close()
     assert not alive(second)
+
+
+async def test_a_closed_server_restarts_on_next_use_even_with_parallel_calls(starts_file: Path) -> None:
+    registry = ToolRegistry()
+    install_capabilities([demo()], registry)
+    add = registry.get("demo_add")
+    assert add is not None
+    for round_ in range(3):  # each round's server runs on a new loop; nothing of the old one may be reused
+        results = await asyncio.gather(*(add.invoke({"a": round_, "b": i}) for i in range(3)))
+        assert [text for text, _ in results] == [str(round_ + i) for i in range(3)]
+        await registry.close()
+    pids = starts(starts_file)
+    assert len(pids) == 3
+    assert not any(alive(pid) for pid in pids)
 
 
 async def test_connect_false_opens_a_connection_per_operation(starts_file: Path) -> None:

@@ -42,6 +42,14 @@ def alive(pid: int) -> bool:
     return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def gone(pid: int) -> bool:
+    """Dead within a second (a killed process closes its pipes a moment before it is a zombie)."""
+    deadline = time.monotonic() + 1
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not alive(pid)
+
+
 def test_the_shell_tool_is_declared_for_governance() -> None:
     tool = shell()
     assert (tool.name, tool.destructive, tool.idempotent, tool.parallel_safe) == ("shell", True, False, False)
@@ -64,6 +72,34 @@ async def test_the_timeout_kills_the_whole_process_group(tmp_path: Path) -> None
     shell_pid, child_pid = map(int, pids.read_text().split())
     assert not alive(shell_pid)
     assert not alive(child_pid)
+
+
+async def test_a_background_child_holding_the_output_is_stopped_and_the_result_reported(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    started = time.monotonic()
+    text = await run(shell(timeout=20), f"sleep 30 & echo $! > {pid_file}; echo started")
+    assert time.monotonic() - started < 5
+    assert text == (
+        "exit code 0\nstarted\n\n[the command exited, but background processes kept its output open; they were stopped]"
+    )
+    assert gone(int(pid_file.read_text()))
+
+
+async def test_the_timeout_kills_the_group_even_after_the_shell_exited(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    with pytest.raises(ToolTimeout, match=r"timeout of 0\.2s"):  # within the grace the output gets
+        await run(shell(timeout=0.2), f"sleep 30 & echo $! > {pid_file}")
+    assert gone(int(pid_file.read_text()))
+
+
+async def test_a_detached_background_process_is_left_running(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    assert await run(shell(), f"sleep 30 > /dev/null 2>&1 & echo $! > {pid_file}") == "exit code 0\n"
+    pid = int(pid_file.read_text())
+    try:
+        assert alive(pid)  # it does not hold the output: the command is done, and nothing stops it
+    finally:
+        os.kill(pid, 9)
 
 
 @pytest.mark.parametrize(

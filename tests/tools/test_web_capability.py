@@ -30,10 +30,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/slow":
             RELEASE_SLOW.wait(30)
+        if self.path == "/elsewhere":  # a redirect urllib does not follow (not http or https)
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         status, media, body = {
             "/page": (200, "text/html; charset=utf-8", PAGE),
             "/big": (200, "text/plain", b"x" * 50_000),
             "/plain": (200, "text/plain; charset=latin-1", "caf\xe9".encode("latin-1")),
+            "/quoted": (200, 'text/plain; charset="iso-8859-1"', "caf\xe9".encode("latin-1")),
             "/slow": (200, "text/plain", b"late"),
         }.get(self.path, (404, "text/plain", b"no such page"))
         self.send_response(status)
@@ -77,6 +84,7 @@ async def test_html_becomes_readable_text(site: str) -> None:
 
 async def test_text_keeps_its_charset_and_the_size_limit_cuts(site: str) -> None:
     assert await fetch(web(), f"{site}/plain") == "café"
+    assert await fetch(web(), f"{site}/quoted") == "café"
     cut = await fetch(web(max_bytes=1000), f"{site}/big")
     assert cut == "x" * 1000 + "\n[cut at 1000 bytes: the page is larger]"
 
@@ -93,6 +101,10 @@ async def test_errors_and_other_schemes(site: str) -> None:
         await fetch(web(), f"{site}/missing")
     with pytest.raises(ValueError, match="only http and https URLs can be fetched, not 'file'"):
         await fetch(web(), "file:///etc/passwd")
+    with pytest.raises(
+        RuntimeError, match=r"HTTP 302 from .*/elsewhere: a redirect to 'file:///etc/passwd' that was not"
+    ):
+        await fetch(web(), f"{site}/elsewhere")
 
 
 async def test_the_model_sees_the_page_text(site: str) -> None:
