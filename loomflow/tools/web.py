@@ -10,11 +10,13 @@ readable text (scripts, styles and markup dropped; block elements become line br
 from __future__ import annotations
 
 import html.parser
+import http.client
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import Message
+from typing import IO
 
 from loomflow.tools.tool import Tool, in_worker_thread, tool
 
@@ -69,10 +71,30 @@ def html_to_text(markup: str) -> str:
     return f"{title}\n\n{body}" if title else body
 
 
+class _WebRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http and https addresses only (urllib alone follows ftp too)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            return None  # not followed: urlopen raises HTTPError with the redirect's status
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_WebRedirects)
+
+
 def _fetch(url: str, max_bytes: int, timeout: float, user_agent: str) -> tuple[int, Message, bytes, bool]:
     request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,text/*,*/*"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # the scheme is checked by the caller
+        with _OPENER.open(request, timeout=timeout) as response:  # the first URL's scheme is checked by the caller
             body = response.read(max_bytes + 1)
             return response.status, response.headers, body[:max_bytes], len(body) > max_bytes
     except urllib.error.HTTPError as exc:  # an error status, or a redirect urllib would not follow
@@ -95,7 +117,7 @@ def web_fetch_tool(*, max_bytes: int = 1_000_000, timeout: float = 20.0, user_ag
         # The tool's own timeout is the one the model sees; the socket's, a little longer, only frees the
         # thread (equal, the two raced and a loaded machine could surface a bare socket timeout instead).
         status, headers, body, cut = await in_worker_thread(_fetch, url, max_bytes, timeout + 1.0, user_agent)
-        if 300 <= status < 400:  # urllib follows http(s) redirects; this one it would not
+        if 300 <= status < 400:  # http(s) redirects are followed; this one leads elsewhere
             where = headers.get("Location")
             target = f"to {where!r}" if where else "without a Location header"
             raise RuntimeError(

@@ -30,9 +30,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/slow":
             RELEASE_SLOW.wait(30)
-        if self.path == "/elsewhere":  # a redirect urllib does not follow (not http or https)
+        if self.path in ("/elsewhere", "/ftp"):  # redirects away from http and https: never followed
             self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
+            self.send_header("Location", "file:///etc/passwd" if self.path == "/elsewhere" else "ftp://127.0.0.1/x")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -105,6 +105,8 @@ async def test_errors_and_other_schemes(site: str) -> None:
         RuntimeError, match=r"HTTP 302 from .*/elsewhere: a redirect to 'file:///etc/passwd' that was not"
     ):
         await fetch(web(), f"{site}/elsewhere")
+    with pytest.raises(RuntimeError, match=r"HTTP 302 from .*/ftp: a redirect to 'ftp://127.0.0.1/x' that was not"):
+        await fetch(web(), f"{site}/ftp")  # urllib itself would follow this one
 
 
 async def test_the_model_sees_the_page_text(site: str) -> None:
