@@ -22,7 +22,7 @@ from loomflow.journal import Journal, UncertainCall
 from loomflow.lifecycle import Lifecycle
 from loomflow.nodedef import FunctionNode, NodeContext
 from loomflow.outcomes import End, Interrupt, JournalRef, Outcome, Pause, Update
-from loomflow.state import apply_writes
+from loomflow.state import bad_write
 
 if TYPE_CHECKING:
     from loomflow.interpreter import Interpreter
@@ -374,9 +374,8 @@ class Execution:
                     try:
                         for key, write in writes.items():
                             values[key] = reducers[key](values[key], write)
-                    except (KeyError, TypeError):  # an unknown channel or a bad write: the usual error
-                        values = apply_writes(self._channels, self.values, writes, path)
-                        state = self._state_cls.from_values(values)
+                    except Exception as exc:  # an unknown channel, or a reducer that refused the write
+                        raise bad_write(self._channels, path, key, exc) from exc
                     encoded = dumps(stored if type(stored) is dict else dict(stored))
                     self.values = values
                     self.state = state
@@ -387,8 +386,11 @@ class Execution:
         snapshot = None
         self.since_snapshot += 1
         if status == "ok" and self.since_snapshot >= self._snapshot_every:
-            snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
-            self.since_snapshot = 0
+            try:
+                snapshot = dumps({k: v for k, v in self.values.items() if k not in self._appends})
+                self.since_snapshot = 0
+            except (TypeError, ValueError):  # a folded value JSON cannot hold (each delta could): fold deltas
+                snapshot = None
         seq = self.events.next_seq  # of node_finished, which is the record itself (EventLog.add_finished)
         if seq >= self.seq_reserved:
             self.seq_reserved += _SEQ_BLOCK

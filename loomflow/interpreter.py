@@ -321,8 +321,8 @@ class Interpreter(Generic[S]):
             # those of steps that crashed before they were recorded: the journal keys effects by them
             own += [e.visit for e in await self.store.journal(run_id)]
         next_step = max(own) + 1 if own else lin.run.parent_step or 1
-        run, limits = await self._mark_running(run, pending, fresh, limits)
-        values_ = self._state_values(lin, chain)
+        values_ = self._state_values(lin, chain)  # before the run is marked: a history that no longer loads
+        run, limits = await self._mark_running(run, pending, fresh, limits)  # changes nothing
         return _Prepared(run, chain, head, cursor_path, pending, limits, fresh, values_, next_step, lin.journal)
 
     async def _prepare_warm(

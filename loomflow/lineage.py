@@ -210,7 +210,10 @@ def _fold(reducers: dict[str, Callable[[Any, Any], Any]], values: dict[str, Any]
         values[key] = write if old is None else reducer(old, write)
 
 
-def _decode(channels: dict[str, Channel], raw: dict[str, Any], run_id: str, step: int | None) -> dict[str, Any]:
+def _decode(
+    channels: dict[str, Channel], raw: dict[str, Any], run_id: str, step: int | None, *, snapshot: bool = False
+) -> dict[str, Any]:
+    """A stored delta (or, with ``snapshot``, a snapshot's values) as channel values of the state's types."""
     out = {}
     for key, value in raw.items():
         ch = channels.get(key)
@@ -221,7 +224,15 @@ def _decode(channels: dict[str, Channel], raw: dict[str, Any], run_id: str, step
                 f"it writes channel {key!r}, which the state no longer declares; "
                 f"register a migration on the graph or restore the channel",
             )
-        out[key] = ch.decode_write(value)
+        try:
+            out[key] = ch.decode(value) if snapshot else ch.decode_write(value)
+        except ValueError as exc:  # pydantic's ValidationError: the stored value no longer fits the type
+            raise CorruptCheckpoint(
+                run_id,
+                step,
+                f"its value for channel {key!r} does not fit the state's type any more ({exc}); bump the "
+                f"state's version and register a migration, or restore the type",
+            ) from None
     return out
 
 
@@ -260,7 +271,7 @@ def _decode_bytes(
         if journal is not None and has_refs(rec):
             raw = resolve_refs(raw, rec, journal)
         return _decode(channels, raw, rec.run_id, rec.step)
-    return {k: channels[k].decode(v) for k, v in raw.items() if k in channels}
+    return _decode(channels, {k: v for k, v in raw.items() if k in channels}, rec.run_id, rec.step, snapshot=True)
 
 
 async def load_lineage(store: CheckpointStore, run_id: str) -> Lineage:

@@ -275,13 +275,23 @@ def apply_writes(
     new = dict(values)
     for key, write in writes.items():
         ch = channels.get(key)
-        if ch is None:
-            raise RunError(
-                f"node {node_path!r} wrote channel {key!r}, which the state does not declare "
-                f"(channels: {', '.join(sorted(channels))}); declare it on the state class or fix the write"
-            )
         try:
+            if ch is None:
+                raise KeyError(key)
             new[key] = ch.reducer.fn(new[key], write)
-        except TypeError as exc:
-            raise RunError(f"node {node_path!r} wrote channel {key!r}: {exc}") from exc
+        except Exception as exc:
+            raise bad_write(channels, node_path, key, exc) from exc
     return new
+
+
+def bad_write(channels: Mapping[str, Channel], node_path: str, key: str, exc: Exception) -> RunError:
+    """The error of a write that could not be applied: to a channel the state does not declare, or one
+    whose reducer refused it (the step fails; the run can be resumed once the node is fixed)."""
+    if key not in channels:
+        return RunError(
+            f"node {node_path!r} wrote channel {key!r}, which the state does not declare "
+            f"(channels: {', '.join(sorted(channels))}); declare it on the state class or fix the write"
+        )
+    if isinstance(exc, TypeError | RunError):
+        return RunError(f"node {node_path!r} wrote channel {key!r}: {exc}")
+    return RunError(f"node {node_path!r} wrote channel {key!r}: its reducer raised {type(exc).__name__}: {exc}")
