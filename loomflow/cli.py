@@ -163,7 +163,8 @@ async def _dispatch(args: argparse.Namespace, out: Out) -> int:
     from loomflow.cli_common import store_path
 
     db: str | None = getattr(args, "db", None)
-    if args.command in ("runs", "trace", "diff") or (args.command == "draw" and not _imports(args.targets)):
+    stored = args.command == "draw" and (not _imports(args.targets) or await _all_stored(db, args.targets))
+    if args.command in ("runs", "trace", "diff") or stored:
         store = SQLiteStore(store_path(db, must_exist=True))
         try:
             if args.command == "runs" and args.runs_command == "list":
@@ -216,8 +217,24 @@ async def _dispatch(args: argparse.Namespace, out: Out) -> int:
 
 
 def _imports(targets: Sequence[str]) -> bool:
-    """Whether ``draw`` names code (``module:attr``) rather than stored runs."""
+    """Whether ``draw`` may name code (``module:attr``) rather than stored runs."""
     return any(":" in t for t in targets)
+
+
+async def _all_stored(db: str | None, targets: Sequence[str]) -> bool:
+    """Whether every target is a run of the store (a run id may hold a ':', like ``job:1``)."""
+    from loomflow.checkpoint.sqlite import SQLiteStore
+    from loomflow.cli_common import store_path
+
+    try:
+        path = store_path(db, must_exist=True)
+    except UsageError:  # no store: the targets can only be code
+        return False
+    store = SQLiteStore(path)
+    try:
+        return all([await store.get_run(t) is not None for t in targets])
+    finally:
+        await store.close()
 
 
 def _graph_of(obj: Any, spec: str) -> Any:

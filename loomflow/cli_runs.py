@@ -190,7 +190,10 @@ def draw(
     else:
         raise UsageError(f"a {kind} picture needs a file: add -o picture.{kind}")
     if not to_file:
-        print(data, file=out.stdout)
+        if out.json_mode:  # --json: the drawing is a field of the one JSON document printed
+            out.data({"format": kind, "drawing": data, "runs": [run_id for run_id, _ in histories]})
+        else:
+            print(data, file=out.stdout)
         return EXIT_OK
     assert output is not None
     if kind in IMAGE_FORMATS and kind != "svg":

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["END", "CompiledNode", "Edge", "Graph", "Subgraph"]
 
 END = "__end__"
+_START = "__start__"  # the start point in pictures (loomflow.viz)
 
 S = TypeVar("S", bound=State)
 EdgeSpec = tuple[str, str] | tuple[str, str, str | None]
@@ -97,8 +98,11 @@ class Graph(Generic[S]):
         problems: list[str] = []
         for entry in nodes:
             item: Node | Subgraph = Subgraph(entry, entry.name) if isinstance(entry, Graph) else entry
-            if not item.name or "/" in item.name or item.name == END:
-                problems.append(f"node name {item.name!r} is not allowed; use a non-empty name without '/'")
+            if not item.name or "/" in item.name or item.name in (END, _START):
+                problems.append(
+                    f"node name {item.name!r} is not allowed; use a non-empty name without '/' "
+                    f"({END!r} and {_START!r} are the graph's own end points)"
+                )
             elif item.name in self.entries:
                 problems.append(f"node {item.name!r} is declared twice; give each node a unique name")
             self.entries[item.name] = item

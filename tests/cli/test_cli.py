@@ -218,6 +218,23 @@ def test_an_agent_runs_trace_shows_the_journaled_values_as_result_trace_does(app
     assert "journal#" not in out
 
 
+@pytest.mark.parametrize("fmt", ["txt", "mmd", "dot"])
+def test_a_drawing_printed_with_json_is_one_json_document(app: str, capsys, fmt: str) -> None:
+    cli(capsys, "run", f"{app}:graph", "--run-id", "g", "-q")
+    for target in ("g", f"{app}:graph"):
+        shown = as_json(capsys, "draw", target, "--format", fmt)
+        assert isinstance(shown, dict)
+        assert shown["format"] == fmt
+        assert "count" in shown["drawing"]
+
+
+def test_a_run_id_with_a_colon_is_drawn_as_a_run(app: str, capsys) -> None:
+    cli(capsys, "run", f"{app}:graph", "--run-id", "job:1", "-q")
+    code, out, err = cli(capsys, "draw", "job:1")
+    assert (code, err) == (0, "")
+    assert "run job:1" in out
+
+
 def test_an_unknown_status_is_a_usage_error(app: str, capsys) -> None:
     code, _, err = cli_exit(capsys, "runs", "list", "--status", "bogus")
     assert code == 2

@@ -95,6 +95,9 @@ def test_bad_start_and_bad_names_are_reported() -> None:
     problems = problems_of(lambda: Graph("g", state=S, nodes=[step("a/b"), step("c")], edges=[], start="zz"))
     assert "fix start=" in one(problems, "start node 'zz'")
     assert "without '/'" in one(problems, "'a/b'")
+    for reserved in ("__start__", "__end__"):  # the picture's and the graph's own end points
+        problems = problems_of(lambda name=reserved: Graph("g", state=S, nodes=[step(name)], edges=[], start=name))
+        assert "graph's own end points" in one(problems, f"node name {reserved!r}")
 
 
 def test_reachability_and_cycle_problems_are_reported_together() -> None:
