@@ -75,10 +75,17 @@ class ChildRunner:
         async def spawned() -> dict[str, str]:
             return {"child": child_id}
 
-        await ctx.effect(f"spawn:{spec.label}", spawned, request={"child": child_id}, idempotent=True, index=index)
+        # the request names the child by its label only (the journal key holds node and visit), so that a
+        # replay, under another run id, asks the same; what it is served is the recorded child's id
+        recorded = await ctx.effect(
+            f"spawn:{spec.label}", spawned, request={"child": spec.label}, idempotent=True, index=index
+        )
         agent = spec.agent or self.agent
         interp = agent.child_interpreter(spec.harness) if spec.agent is None else agent.interpreter
         existing = await interp.store.get_run(child_id)
+        source = recorded.get("child") if isinstance(recorded, dict) else None
+        if existing is None and source is not None and source != child_id:  # this run replays a recording:
+            return await agent._finished(await interp.replay(source, new_run_id=child_id))  # so does its child
         if existing is None:
             exe = await agent._start(
                 spec.task,

@@ -171,3 +171,27 @@ async def test_when_every_candidate_fails_the_error_says_how_to_run_new_ones() -
     again = await agent.resume(failed.run_id, at="harness/candidates")
 
     assert (again.status, again.output) == ("completed", "recovered answer")
+
+
+async def test_a_run_with_child_runs_replays_from_its_recordings() -> None:
+    lanes = {"candidate-0": ["short"], "candidate-1": ["the longest answer"], "candidate-2": ["medium one"]}
+    agent = Agent(
+        Model.scripted([], lanes=lanes),
+        runtime=Runtime(harness=Harness.best_of_n(3, scorer=len)),
+        checkpoint_store=MemoryStore(),
+    )
+    original = await agent.run("Name the project")
+    asked: list[object] = []
+    answer = agent.model.request
+
+    async def counted(request):  # type: ignore[no-untyped-def]
+        asked.append(request)
+        return await answer(request)
+
+    agent.model.request = counted  # type: ignore[method-assign]
+
+    replayed = await agent.replay(original.run_id)
+
+    assert (replayed.status, replayed.output) == ("completed", "the longest answer"), replayed.error
+    assert asked == []  # every candidate's model call was served from its recording
+    assert [c["content"] for c in replayed.state.candidates] == ["short", "the longest answer", "medium one"]
