@@ -19,7 +19,13 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         return sorted(obj, key=repr)
     if isinstance(obj, bytes):
-        return obj.decode("utf-8", "replace")
+        try:
+            return obj.decode("utf-8")
+        except UnicodeDecodeError:  # replacing bytes would store something else, and silently
+            raise TypeError(
+                "bytes that are not UTF-8 text cannot be stored in a checkpoint (JSON); keep text, or store "
+                "binary data base64-encoded (or elsewhere, with its path in the state)"
+            ) from None
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable; store JSON types, dataclasses or pydantic models")
 
 
@@ -27,7 +33,10 @@ def dumps(obj: Any) -> bytes:
     # orjson hands back a bytes object over-allocated to at least 4 KiB; records keep their bytes, so a
     # right-sized copy saves that memory and, measured, ~3 us per step in the allocator on long runs.
     # ``b"%b" % data`` is that copy at a third of the cost of ``memoryview(data).tobytes()``.
-    return b"%b" % orjson.dumps(obj, default=_default, option=_OPTS)
+    try:
+        return b"%b" % orjson.dumps(obj, default=_default, option=_OPTS)
+    except orjson.JSONEncodeError as exc:  # say why, as _default explained it, not orjson's generic message
+        raise TypeError(str(exc.__cause__ or exc)) from None
 
 
 def loads(data: bytes | str) -> Any:

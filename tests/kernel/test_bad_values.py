@@ -118,3 +118,24 @@ async def test_a_stored_value_that_no_longer_fits_its_type_is_refused_before_the
         await changed.resume(paused.run_id, value=1)
 
     assert await store.get_run(paused.run_id) == before  # still waiting, its interrupt and answers as they were
+
+
+class Blob(State):
+    data: bytes = b""
+
+
+async def test_binary_bytes_fail_the_step_instead_of_being_stored_altered() -> None:
+    png = b"\x89PNG\r\n\x1a\n\xff\xfe"
+    failed = await Interpreter(_two_steps(Blob, {"data": b"text"}, {"data": png}), store=MemoryStore()).run()
+
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert "bytes that are not UTF-8 text cannot be stored" in failed.error
+    assert failed.state.data == b"text"  # the step wrote nothing
+
+
+async def test_utf8_bytes_round_trip() -> None:
+    store = MemoryStore()
+    graph = _two_steps(Blob, {"data": "café".encode()}, {})
+    done = await Interpreter(graph, store=store).run()
+    assert (await Interpreter(graph, store=store).state(done.run_id)).data == "café".encode()

@@ -185,7 +185,7 @@ async def test_an_unserialisable_write_fails_the_step_without_applying_it() -> N
     result = await interp.run()
     assert result.status == "failed"
     assert result.error is not None
-    assert "not JSON serializable" in result.error
+    assert "object is not JSON-serialisable; store JSON types, dataclasses or pydantic models" in result.error
     assert result.state == await interp.state(result.run_id)  # what the store says is what the run says
     assert result.state == Small()
 
