@@ -43,7 +43,16 @@ def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
 
+def _request_default(obj: Any) -> Any:
+    if isinstance(obj, bytes):  # only hashed, never read back: binary requests (uploads) hash by their hex
+        try:
+            return obj.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"@hex": obj.hex()}
+    return _default(obj)
+
+
 def request_hash(obj: Any) -> str:
     """A stable hash of a call's request, for the journal's divergence check."""
-    data = orjson.dumps(obj, default=_default, option=_OPTS | orjson.OPT_SORT_KEYS)
+    data = orjson.dumps(obj, default=_request_default, option=_OPTS | orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(data, digest_size=12).hexdigest()

@@ -139,3 +139,12 @@ async def test_utf8_bytes_round_trip() -> None:
     graph = _two_steps(Blob, {"data": "café".encode()}, {})
     done = await Interpreter(graph, store=store).run()
     assert (await Interpreter(graph, store=store).state(done.run_id)).data == "café".encode()
+
+
+def test_a_binary_request_is_hashed_by_its_bytes() -> None:
+    from loomflow.checkpoint.codec import request_hash
+
+    upload = b"\x89PNG\xff\xfe"
+    assert request_hash({"file": upload}) == request_hash({"file": upload})
+    assert request_hash({"file": upload}) != request_hash({"file": b"\x89PNG\xff\xff"})
+    assert request_hash({"text": b"caf\xc3\xa9"}) == request_hash({"text": "café"})  # as recorded before
