@@ -141,6 +141,31 @@ class Channel:
         return f"{self.name}: {_type_name(self.type)} [{self.reducer.name}]"
 
 
+def _secret_in(tp: Any, seen: tuple[Any, ...]) -> str | None:
+    """Where ``tp`` holds a pydantic secret (``SecretStr``, ``SecretBytes``), looking inside containers, unions,
+    ``Annotated`` and the fields of models and dataclasses; None if it holds none."""
+    if tp in seen:
+        return None
+    if isinstance(tp, type):
+        if any(b.__module__.startswith("pydantic") and b.__name__ == "_SecretBase" for b in tp.__mro__):
+            return tp.__qualname__
+        fields = getattr(tp, "model_fields", None)
+        if isinstance(fields, dict):  # a pydantic model (pydantic is not imported here for this)
+            for field_name, info in fields.items():
+                if inner := _secret_in(info.annotation, (*seen, tp)):
+                    return f"{tp.__qualname__}.{field_name}: {inner}"
+        elif dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            for field in dataclasses.fields(tp):
+                if inner := _secret_in(hints.get(field.name), (*seen, tp)):
+                    return f"{tp.__qualname__}.{field.name}: {inner}"
+        return None
+    for arg in get_args(tp):
+        if inner := _secret_in(arg, seen):
+            return inner
+    return None
+
+
 def _type_name(tp: Any) -> str:
     if isinstance(tp, type):
         return tp.__qualname__
@@ -200,6 +225,12 @@ class State:
             default = getattr(cls, name, _missing_default(tp, reducer))
             if default is _NO_DEFAULT:
                 problems.append(f"channel {name!r} has no default; give it one (e.g. `{name}: ... = ...`)")
+            if where := _secret_in(tp, ()):
+                problems.append(
+                    f"channel {name!r} holds a secret ({where}); checkpoints are plain JSON and pydantic writes a "
+                    f"secret as '**********', so it would come back masked. Keep secrets out of the state (in the "
+                    f"tool or model that needs them)"
+                )
             decode = _decoder(tp)
             if reducer is append:
                 args = get_args(tp)

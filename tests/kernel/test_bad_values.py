@@ -4,6 +4,8 @@ nothing escapes the run and nothing about the run changes on a refusal."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Annotated, Any
 
 import pydantic
@@ -13,6 +15,7 @@ from loomflow import (
     END,
     CorruptCheckpoint,
     Graph,
+    GraphError,
     Interpreter,
     MemoryStore,
     NodeContext,
@@ -148,3 +151,29 @@ def test_a_binary_request_is_hashed_by_its_bytes() -> None:
     assert request_hash({"file": upload}) == request_hash({"file": upload})
     assert request_hash({"file": upload}) != request_hash({"file": b"\x89PNG\xff\xff"})
     assert request_hash({"text": b"caf\xc3\xa9"}) == request_hash({"text": "café"})  # as recorded before
+
+
+class Credentials(pydantic.BaseModel):
+    user: str
+    password: pydantic.SecretStr
+
+
+@dataclasses.dataclass
+class Wrapped:
+    inner: list[Credentials]
+
+
+@pytest.mark.parametrize(
+    ("tp", "where"),
+    [
+        (pydantic.SecretStr, "SecretStr"),
+        (Credentials | None, "Credentials.password: SecretStr"),
+        (list[Credentials], "Credentials.password: SecretStr"),
+        (Wrapped, "Wrapped.inner: Credentials.password: SecretStr"),
+    ],
+)
+def test_a_state_that_would_hold_a_secret_is_refused_when_declared(tp: Any, where: str) -> None:
+    holding = type("Holding", (State,), {"__annotations__": {"login": tp | None}, "login": None})
+
+    with pytest.raises(GraphError, match=rf"channel 'login' holds a secret \({re.escape(where)}\)"):
+        holding.channels()
