@@ -174,9 +174,16 @@ async def _dispatch(args: argparse.Namespace, out: Out) -> int:
             if args.command == "trace":
                 return await cli_runs.trace(store, out, args.run_id)
             if args.command == "draw":
-                structure, overlays, histories = await cli_runs.stored_drawing(store, args.targets, origin=args.origin)
+                drawing = await cli_runs.stored_drawing(store, args.targets, origin=args.origin)
+                structure, overlays, histories, parents = drawing
                 return cli_runs.draw(
-                    structure, out, output=args.output, format=args.format, overlays=overlays, histories=histories
+                    structure,
+                    out,
+                    output=args.output,
+                    format=args.format,
+                    overlays=overlays,
+                    histories=histories,
+                    parents=parents,
                 )
             spec = args.graph or args.agent
             state_cls = _graph_of(load_target(spec), spec).state if spec else None

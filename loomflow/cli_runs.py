@@ -7,7 +7,7 @@ structure names, unless ``--graph``/``--agent`` gives the state class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +115,9 @@ async def trace(store: SQLiteStore, out: Out, run_id: str) -> int:
 
 async def stored_drawing(
     store: SQLiteStore, run_ids: Sequence[str], *, origin: bool
-) -> tuple[dict[str, Any], list[Any], list[tuple[str, list[StepRecord]]]]:
-    """The stored structure, one overlay per run, and the runs' histories (a fork's origin first, with
-    ``origin``)."""
+) -> tuple[dict[str, Any], list[Any], list[tuple[str, list[StepRecord]]], dict[str, str | None]]:
+    """The stored structure, one overlay per run, the runs' histories (a fork's origin first, with
+    ``origin``), and each fork's origin by its run record."""
     from loomflow.viz import overlay_from_steps
 
     ids = list(run_ids)
@@ -148,7 +148,8 @@ async def stored_drawing(
         overlay_from_steps(steps, start=structure["start"], status=run.status, run_id=run.run_id, structure=structure)
         for run, steps in runs
     ]
-    return structure, overlays, [(run.run_id, steps) for run, steps in runs]
+    parents = {run.run_id: run.parent_run if run.kind == "fork" else None for run, _ in runs}
+    return structure, overlays, [(run.run_id, steps) for run, steps in runs], parents
 
 
 def draw(
@@ -159,6 +160,7 @@ def draw(
     format: str | None,
     overlays: Sequence[Any] = (),
     histories: Sequence[tuple[str, Sequence[StepRecord]]] = (),
+    parents: Mapping[str, str | None] | None = None,
 ) -> int:
     """Write (or print) one drawing: the bare structure, one run on it, or several runs side by side."""
     from loomflow.viz import fork_links, to_ascii, to_ascii_runs, to_dot, to_dot_runs, to_mermaid
@@ -172,7 +174,7 @@ def draw(
         raise UsageError(f"cannot draw as {chosen!r}; use a file ending in (or --format) one of: {known}")
     several = len(overlays) > 1
     overlay = overlays[0] if len(overlays) == 1 else None
-    links = fork_links(list(histories)) if several else []
+    links = fork_links(list(histories), parents) if several else []
 
     def dot() -> str:
         return to_dot_runs(structure, overlays, links=links) if several else to_dot(structure, overlay)

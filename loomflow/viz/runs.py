@@ -127,16 +127,19 @@ def structure_from_steps(steps: Iterable[StepRecord], name: str = "run") -> Stru
     )
 
 
-def fork_links(runs: Sequence[tuple[str, Sequence[StepRecord]]]) -> list[RunLink]:
+def fork_links(
+    runs: Sequence[tuple[str, Sequence[StepRecord]]], parents: Mapping[str, str | None] | None = None
+) -> list[RunLink]:
     """Links from each run to the forks of it among ``runs`` (``(run_id, steps)`` pairs, steps as
-    ``history()`` or ``RunResult.records`` give them): a fork's steps start with those it shares with
-    its origin, and its own first step re-runs the node it was forked at."""
+    ``history()`` or ``RunResult.records`` give them): a fork's own first step re-runs the node it was
+    forked at. ``parents`` (a fork's ``parent_run``, from its run record) names each fork's origin; without
+    it the origin is the run of the last step the fork shares, which a fork at step 1 does not have."""
     index = {run_id: i for i, (run_id, _) in enumerate(runs)}
     links = []
     for j, (run_id, steps) in enumerate(runs):
         shared = [rec for rec in steps if rec.run_id != run_id]
         own = next((rec for rec in steps if rec.run_id == run_id), None)
-        origin = shared[-1].run_id if shared else None
+        origin = parents.get(run_id) if parents is not None else shared[-1].run_id if shared else None
         if own is None or origin not in index:
             continue
         links.append(RunLink(index[origin], own.node_path, j, own.node_path, f"fork at step {own.step}"))

@@ -301,6 +301,19 @@ def test_fork_is_drawn_beside_its_origin(app: str, capsys) -> None:
     assert "is not a fork" in err
 
 
+def test_forks_are_linked_to_the_run_they_came_from(app: str, capsys) -> None:
+    cli(capsys, "run", f"{app}:graph", "--run-id", "g", "-q")
+    first = as_json(capsys, "fork", "g", "--at", "1", "--set", "count=5", "--graph", f"{app}:graph")["run_id"]
+    code, out, _ = cli(capsys, "draw", first, "--origin")  # a fork at step 1 shares no step with its origin
+    assert code == 0
+    assert f"g [count] ╌╌> {first} [count]  (fork at step 1)" in out
+    second = as_json(capsys, "fork", "g", "--at", "2", "--graph", f"{app}:graph")["run_id"]
+    third = as_json(capsys, "fork", second, "--at", "2", "--graph", f"{app}:graph")["run_id"]
+    code, out, _ = cli(capsys, "draw", third, "--origin")  # forked at the fork's first step: from that fork
+    assert code == 0
+    assert f"{second} [count] ╌╌> {third} [count]  (fork at step 2)" in out
+
+
 def test_diff_two_checkpoints(app: str, capsys) -> None:
     cli(capsys, "run", f"{app}:graph", "--run-id", "g", "-q")
     cli(capsys, "resume", "g", "--value", "yes", "--graph", f"{app}:graph")
