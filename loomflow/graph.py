@@ -228,12 +228,11 @@ class Graph(Generic[S]):
 
     @property
     def fingerprint(self) -> str:
-        """A hash of nodes, edges and state schema; a stored run resumes only on a matching graph."""
+        """A hash of the whole structure (name, nodes with their limits and interrupt marks, edges, clusters,
+        state schema): stores keep one structure per fingerprint, so a stored run is drawn with its own graph.
+        A run resumes on another fingerprint when the state schema still fits (see ``loomflow.schema``)."""
         if self._fingerprint is None:  # computed once, like the structure it hashes (every run reads it)
-            s = self.structure()
-            shape = {k: s[k] for k in ("start", "edges", "state", "state_version")}
-            shape["nodes"] = sorted(n["path"] for n in s["nodes"])
-            data = json.dumps(shape, sort_keys=True).encode()
+            data = json.dumps(self.structure(), sort_keys=True).encode()
             self._fingerprint = hashlib.sha256(data).hexdigest()[:16]
         return self._fingerprint
 

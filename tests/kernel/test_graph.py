@@ -380,3 +380,17 @@ def test_drawings_include_node_paths() -> None:
 
 def test_repr() -> None:
     assert repr(harness_graph()) == "<Graph 'outer': 5 nodes>"
+
+
+async def test_graphs_of_one_shape_keep_their_own_stored_structure() -> None:
+    billing = Graph("billing", state=S, nodes=[step("a", max_visits=10)], edges=[("a", END)], start="a")
+    shipping = Graph("shipping", state=S, nodes=[step("a", max_visits=2)], edges=[("a", END)], start="a")
+    assert billing.fingerprint != shipping.fingerprint  # name and limits are part of what is stored
+    store = MemoryStore()
+    for graph in (billing, shipping):
+        done = await Interpreter(graph, store=store).run()
+        run = await store.get_run(done.run_id)
+        assert run is not None
+        stored = await store.get_graph(run.fingerprint)
+        assert stored is not None
+        assert stored["name"] == graph.name  # drawn with its own graph, not the first of that shape
