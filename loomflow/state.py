@@ -89,8 +89,11 @@ def _decoder(tp: Any) -> Callable[[Any], Any]:
         if len(args) == 2 and args[1] is Ellipsis:
             item = _decoder(args[0])
             return tuple if item is _identity else _each(item)
-    if origin in (dict, list) and all(a in _JSON_NATIVE for a in get_args(tp)):
+    args = get_args(tp)
+    if origin is list and all(a in _JSON_NATIVE for a in args):
         return _identity
+    if origin is dict and (not args or args[0] is str) and all(a in _JSON_NATIVE for a in args):
+        return _identity  # JSON keeps only str keys: dict[int, ...] is decoded (its keys turned back into ints)
     if tp in (dict, list):
         return _identity
     return _Adapted(tp)

@@ -269,3 +269,24 @@ async def test_typed_channels_decode_after_resume_from_sqlite(tmp_path: Path, sn
     at_first = await third.state(paused.run_id, at=1)
     assert at_first.items == (Item(name="a"), Item(name="b", qty=2))
     assert at_first.point == Point(1.5, -2.0)
+
+
+class IntKeys(State):
+    names: dict[int, str] = {}  # noqa: RUF012
+    counts: Annotated[dict[int, int], merge] = {}  # noqa: RUF012
+    tags: dict[str, int] = {}  # noqa: RUF012
+
+
+async def test_dicts_with_int_keys_come_back_with_int_keys(tmp_path: Path) -> None:
+    @node
+    async def put(ctx: NodeContext[IntKeys]) -> Update:
+        return Update({"names": {1: "one"}, "counts": {2: 3}, "tags": {"a": 1}})
+
+    graph = Graph("keys", state=IntKeys, nodes=[put], edges=[("put", END)], start="put")
+    store = SQLiteStore(tmp_path / "k.db")
+    done = await Interpreter(graph, store=store).run()
+
+    loaded = await Interpreter(graph, store=store).state(done.run_id)  # JSON kept the keys as strings
+
+    assert (loaded.names, loaded.counts, loaded.tags) == ({1: "one"}, {2: 3}, {"a": 1})
+    assert loaded == done.state
