@@ -177,7 +177,7 @@ class Execution:
             )
             for p, c in self._table.items()
         }
-        self._reducers = {n: ch.reducer.fn for n, ch in self._channels.items()}
+        self._reducers = {n: ch.writer() for n, ch in self._channels.items()}
         self._appends = {n for n, ch in self._channels.items() if ch.appends}
 
     @property

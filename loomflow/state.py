@@ -140,6 +140,14 @@ class Channel:
         """True for append channels, which are stored as their deltas, never snapshotted."""
         return self.reducer is append
 
+    def writer(self) -> Callable[[Any, Any], Any]:
+        """The reducer, with each live write first turned into the channel's type, as a resumed run reads it
+        back from JSON (a dict written to a model channel becomes the model, a list a tuple)."""
+        fn, decode = self.reducer.fn, self.decode_write
+        if decode is _identity:  # JSON-native values: nothing to turn
+            return fn
+        return lambda old, new: fn(old, decode(new))
+
     def describe(self) -> str:
         return f"{self.name}: {_type_name(self.type)} [{self.reducer.name}]"
 

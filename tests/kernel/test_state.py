@@ -290,3 +290,47 @@ async def test_dicts_with_int_keys_come_back_with_int_keys(tmp_path: Path) -> No
 
     assert (loaded.names, loaded.counts, loaded.tags) == ({1: "one"}, {2: 3}, {"a": 1})
     assert loaded == done.state
+
+
+class M(pydantic.BaseModel):
+    x: int
+
+
+class LiveTyped(State):
+    m: M | None = None
+    pair: tuple[int, ...] = ()
+    items: Annotated[tuple[M, ...], append] = ()
+
+
+async def test_a_live_run_sees_writes_in_the_channel_types_a_resumed_run_reads_back() -> None:
+    @node
+    async def put(ctx: NodeContext[LiveTyped]) -> Update:  # the JSON forms: a dict for a model, a list for a tuple
+        return Update({"m": {"x": 1}, "pair": [1, 2], "items": [{"x": 2}]})
+
+    seen: list[Any] = []
+
+    @node
+    async def look(ctx: NodeContext[LiveTyped]) -> Update:
+        seen.append((ctx.state.m, ctx.state.pair, ctx.state.items))
+        return Update()
+
+    graph = Graph("typed", state=LiveTyped, nodes=[put, look], edges=[("put", "look"), ("look", END)], start="put")
+    store = MemoryStore()
+    done = await Interpreter(graph, store=store).run()
+
+    assert seen == [(M(x=1), (1, 2), (M(x=2),))]  # the next node sees the types, not the JSON forms
+    assert done.state == await Interpreter(graph, store=store).state(done.run_id)
+
+
+async def test_a_write_that_does_not_fit_its_channel_type_fails_the_step() -> None:
+    @node
+    async def put(ctx: NodeContext[LiveTyped]) -> Update:
+        return Update({"m": {"x": "not a number"}})
+
+    graph = Graph("typed", state=LiveTyped, nodes=[put], edges=[("put", END)], start="put")
+    failed = await Interpreter(graph, store=MemoryStore()).run()
+
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert "wrote channel 'm'" in failed.error
+    assert failed.state.m is None  # nothing of the step was applied
