@@ -20,6 +20,7 @@ Reducers: ``replace`` (default), ``append`` (the write is a list of items), ``me
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, get_args, get_origin
@@ -84,6 +85,8 @@ def _decoder(tp: Any) -> Callable[[Any], Any]:
     if tp in _JSON_NATIVE:
         return _identity
     origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType) and all(a in _JSON_NATIVE for a in get_args(tp)):
+        return _identity  # str | None and the like: JSON gives them back as they were (no pydantic needed)
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:

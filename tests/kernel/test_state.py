@@ -334,3 +334,10 @@ async def test_a_write_that_does_not_fit_its_channel_type_fails_the_step() -> No
     assert failed.error is not None
     assert "wrote channel 'm'" in failed.error
     assert failed.state.m is None  # nothing of the step was applied
+
+
+def test_optional_json_values_need_no_pydantic_to_load() -> None:
+    from loomflow.state import _decoder, _identity
+
+    assert all(_decoder(tp) is _identity for tp in (int | None, str | None, float | str | None))
+    assert _decoder(M | None) is not _identity  # a model is decoded (and a live write validated)
