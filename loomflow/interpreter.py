@@ -309,7 +309,7 @@ class Interpreter(Generic[S]):
             cursor_path, pending = self._continue_from(lin, head)
             fresh = validate_answers(run, value, values)
         check_node(self.graph, run_id, cursor_path)  # before anything is written: a refusal loses nothing
-        lin = await check_graph(self.graph, self.store, lin)
+        lin = await check_graph(self.graph, self.store, lin, head=head)
         run = lin.run
         if at is not None:
             await self.store.supersede(run_id, rec.step)

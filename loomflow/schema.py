@@ -9,7 +9,7 @@ states from before the migration can still be rebuilt (and migrated).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 from loomflow.checkpoint.base import CheckpointStore
 from loomflow.checkpoint.codec import dumps, loads
@@ -31,8 +31,11 @@ def check_node(graph: Graph[Any], run_id: str, path: str | None) -> None:
         )
 
 
-async def check_graph(graph: Graph[Any], store: CheckpointStore, lin: Lineage) -> Lineage:
-    """Refuse a graph whose state schema changed without a migration; migrate when one applies.
+async def check_graph(
+    graph: Graph[Any], store: CheckpointStore, lin: Lineage, *, head: int | Literal["latest"] | None = "latest"
+) -> Lineage:
+    """Refuse a graph whose state schema changed without a migration; migrate when one applies, at ``head``
+    (the step the run goes on from: its latest, or the one a rewind goes back to).
 
     Changes to nodes and edges are accepted as long as the node the run continues at exists (that
     is how a run failed on an undeclared route is fixed and resumed).
@@ -48,17 +51,26 @@ async def check_graph(graph: Graph[Any], store: CheckpointStore, lin: Lineage) -
         missing = [v for v in range(run.state_version, version) if v not in graph.migrations]
         if run.state_version >= version or missing:
             raise IncompatibleGraph(diff_message(run, stored, new, missing))
-        lin = await migrate(graph, store, lin, stored.get("state", []))
+        lin = await migrate(graph, store, lin, stored.get("state", []), head=head)
     await store.put_graph(graph.fingerprint, new)
     await store.update_run(run.run_id, fingerprint=graph.fingerprint, state_version=version)
     return lin
 
 
-async def migrate(graph: Graph[Any], store: CheckpointStore, lin: Lineage, old_schema: list[str]) -> Lineage:
-    """Fold the run in its recorded schema, apply the registered migrations in order, and keep the
-    result as the run's new base state, so later loads never read the old-schema deltas again."""
+async def migrate(
+    graph: Graph[Any],
+    store: CheckpointStore,
+    lin: Lineage,
+    old_schema: list[str],
+    *,
+    head: int | Literal["latest"] | None = "latest",
+) -> Lineage:
+    """Fold the run in its recorded schema up to ``head``, apply the registered migrations in order, and keep
+    the result as the run's new base state at that step, so later loads never read the old-schema deltas
+    again (a rewind migrates at the step it goes back to: its new branch starts from there)."""
     run = lin.run
-    head = lin.head()
+    if head == "latest":
+        head = lin.head()
     raw = fold_raw(old_schema, lin.runs, lin.chain(head), lin.journal)
     for version in range(run.state_version, graph.state.__state_version__):
         raw = graph.migrations[version](raw)

@@ -543,3 +543,18 @@ async def test_replay_of_a_graph_that_asks_differently_diverges() -> None:
     assert result.error is not None
     assert "ReplayDivergence: replay diverged at node 'call' step 1 call #0 'charge'" in result.error
     assert calls == [{"amount": 5}]
+
+
+async def test_a_rewind_across_a_migration_migrates_where_the_new_branch_starts(tmp_path: Path) -> None:
+    db = tmp_path / "v.db"
+    paused = await interp_for(versioned_graph(V1), SQLiteStore(db)).run({"count": 5})  # 1 first, 2 wait
+    migrated = interp_for(versioned_graph(V2, {1: upgrade}), SQLiteStore(db))
+
+    again = await migrated.resume(paused.run_id, at=2)  # migrates, and re-runs 'wait' (which asks again)
+
+    assert again.status == "interrupted"
+    assert again.state == V2(total=6, log=("first",), extra="migrated")
+    fresh = interp_for(versioned_graph(V2, {1: upgrade}), SQLiteStore(db))
+    assert await fresh.state(paused.run_id) == again.state  # the new branch loads (it broke for good)
+    done = await fresh.resume(paused.run_id, value="go")
+    assert done.state == V2(total=16, log=("first", "wait"), extra="migrated")
