@@ -47,10 +47,15 @@ class ReplayVisits:
     def __init__(self, recorded_path: Sequence[StepRecord], chain: Sequence[StepRecord]) -> None:
         self._recorded = _visits_by_node(recorded_path)
         self._chain = chain  # the replay's own steps so far (the execution's chain, which grows in place)
+        self._mine: dict[str, list[int]] = {}
+        self._read = 0  # how much of the chain ``_mine`` has taken in
 
     def recorded(self, node_path: str, visit: int) -> int | None:
         """The recording's visit for the replay's ``visit`` of ``node_path`` (None: the recording made fewer)."""
-        mine = _visits_by_node(self._chain).get(node_path, [])
+        if self._read < len(self._chain):  # steps recorded since the last call
+            _visits_by_node(self._chain[self._read :], into=self._mine)
+            self._read = len(self._chain)
+        mine = self._mine.get(node_path, [])
         k = mine.index(visit) if visit in mine else len(mine)
         theirs = self._recorded.get(node_path, [])
         return theirs[k] if k < len(theirs) else None
@@ -66,8 +71,8 @@ class ReplayVisits:
         return interrupt_id if visit is None else f"{prefix}{visit}{rest[digits:]}"
 
 
-def _visits_by_node(steps: Sequence[StepRecord]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
+def _visits_by_node(steps: Sequence[StepRecord], into: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {} if into is None else into
     for rec in steps:
         if rec.status == "limit":  # stopped before the node ran: not a visit
             continue
