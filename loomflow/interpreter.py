@@ -486,10 +486,10 @@ class Interpreter(Generic[S]):
         exe = await self.start(inputs, run_id=new_id, limits=Limits.from_json(source.limits))
         await self.store.update_run(new_id, kind="replay", replay_of=run_id)
         exe.run = dataclasses.replace(exe.run, kind="replay", replay_of=run_id)
-        exe.journal = await self._replay_journal(run_id, new_id, exe.chain)
-        recorded = {k: v for rec in await self.store.steps(run_id) for k, v in (rec.answers or {}).items()}
         recorded_lin = await load_lineage(self.store, run_id)
         recorded_path = recorded_lin.chain(recorded_lin.head())
+        exe.journal = await self._replay_journal(run_id, new_id, exe.chain, recorded_path)
+        recorded = {k: v for rec in recorded_lin.own for k, v in (rec.answers or {}).items()}
         recorded.update(source.answers or {})
         result = await self.drive(exe)
         while result.status == "interrupted":
@@ -509,12 +509,16 @@ class Interpreter(Generic[S]):
             result = await self.resume(new_id, values=answers)
         return result
 
-    async def _replay_journal(self, source_id: str, run_id: str, chain: list[StepRecord]) -> Journal:
-        """A journal that serves the recording's entries to the replay whose steps so far are ``chain``."""
+    async def _replay_journal(
+        self, source_id: str, run_id: str, chain: list[StepRecord], recorded_path: list[StepRecord] | None = None
+    ) -> Journal:
+        """A journal that serves the recording's entries to the replay whose steps so far are ``chain``
+        (``recorded_path``: the recording's final path, read here when the caller has not read it)."""
         entries = {(e.visit, e.node_path, e.index): e for e in await self.store.journal(source_id)}
-        source = await load_lineage(self.store, source_id)
-        visits = ReplayVisits(source.chain(source.head()), chain)
-        return Journal(self.store, run_id, self.clock, replay=entries, visits=visits)
+        if recorded_path is None:
+            source = await load_lineage(self.store, source_id)
+            recorded_path = source.chain(source.head())
+        return Journal(self.store, run_id, self.clock, replay=entries, visits=ReplayVisits(recorded_path, chain))
 
     # ------------------------------------------------------------------ inspecting
     async def history(self, run_id: str) -> list[StepRecord]:

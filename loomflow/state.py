@@ -149,7 +149,16 @@ class Channel:
         fn, decode = self.reducer.fn, self.decode_write
         if decode is _identity:  # JSON-native values: nothing to turn
             return fn
-        return lambda old, new: fn(old, decode(new))
+        expected = _type_name(self.type)
+
+        def write(old: Any, new: Any) -> Any:
+            try:
+                new = decode(new)
+            except ValueError as exc:  # pydantic's ValidationError
+                raise TypeError(f"the value does not fit {expected} ({exc})") from None
+            return fn(old, new)
+
+        return write
 
     def describe(self) -> str:
         return f"{self.name}: {_type_name(self.type)} [{self.reducer.name}]"

@@ -332,7 +332,7 @@ async def test_a_write_that_does_not_fit_its_channel_type_fails_the_step() -> No
 
     assert failed.status == "failed"
     assert failed.error is not None
-    assert "wrote channel 'm'" in failed.error
+    assert "wrote channel 'm': the value does not fit" in failed.error
     assert failed.state.m is None  # nothing of the step was applied
 
 
