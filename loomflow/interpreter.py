@@ -597,12 +597,12 @@ class Interpreter(Generic[S]):
 
     async def _cancel_children(self, run_id: str) -> None:
         for child in await self.store.list_runs(parent_run=run_id, limit=1_000_000):
-            if child.kind == "child" and child.status not in FINAL:
-                # its own executor (a child interpreter, here or elsewhere) honours the mark when it settles
-                await self.store.update_run(
-                    child.run_id, status="cancelled", interrupts=(), updated_at=self.clock.now()
-                )
-                await self._cancel_children(child.run_id)
+            if child.kind != "child" or child.status in FINAL:
+                continue
+            self._machine.to(Lifecycle(child.run_id, child.status), "cancelled")  # the one transition table
+            # its own executor (a child interpreter, here or elsewhere) honours the mark when it settles
+            await self.store.update_run(child.run_id, status="cancelled", interrupts=(), updated_at=self.clock.now())
+            await self._cancel_children(child.run_id)
 
     # ------------------------------------------------------------------ internals used by Execution
     async def _flush(self, exe: Execution) -> None:
